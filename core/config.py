@@ -1,0 +1,109 @@
+"""Deployment settings, read in one place from the environment and `.streamlit/secrets.toml`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+
+# Provider id -> environment variable holding the deployment's base URL for it.
+BASE_URL_VARIABLES = {
+    "openai": "OPENAI_API_BASE",
+    "anthropic": "ANTHROPIC_API_BASE",
+    "gemini": "GEMINI_API_BASE",
+    "xai": "XAI_API_BASE",
+}
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+# Provider keys a server environment might hold; users' own keys are the only ones the app may use.
+SERVER_KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "XAI_API_KEY",
+    "AZURE_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the deployment can change; safe defaults for the embedded setup."""
+
+    data_dir: Path
+    database_url: str
+    master_key: str | None = field(default=None, repr=False)
+    master_key_file: Path | None = None
+    cookie_key: str | None = field(default=None, repr=False)
+    cookie_expiry_days: float = 1.0
+    allow_signup: bool = False
+    allow_endpoints: tuple[str, ...] = ()
+    provider_bases: tuple[tuple[str, str], ...] = ()
+    request_timeout: float = 60.0
+    max_retries: int = 2
+    hf_endpoint: str | None = None
+
+    def provider_base(self, provider_id: str) -> str | None:
+        """The deployment's base URL for a provider, or None for the provider's own."""
+        return dict(self.provider_bases).get(provider_id)
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    """Top-level string values of a secrets.toml, or nothing when it does not exist."""
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {key: str(value) for key, value in data.items() if not isinstance(value, dict)}
+
+
+def _split_list(value: str | None) -> tuple[str, ...]:
+    return tuple(item.strip().rstrip("/") for item in (value or "").split(",") if item.strip())
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `.streamlit/secrets.toml`, overridden by environment variables."""
+    environ = os.environ if environ is None else environ
+    secrets_path = Path(environ.get("APP_SECRETS_FILE", DEFAULT_SECRETS_FILE))
+    values: dict[str, str] = {**_read_secrets_file(secrets_path), **environ}
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = values.get(name)
+        return value.strip() if value and value.strip() else default
+
+    data_dir = Path(get("APP_DATA_DIR", "data")).expanduser().resolve()
+    master_key_file = get("APP_MASTER_KEY_FILE")
+    return Settings(
+        data_dir=data_dir,
+        database_url=get("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
+        master_key=get("APP_MASTER_KEY"),
+        master_key_file=Path(master_key_file) if master_key_file else None,
+        cookie_key=get("APP_COOKIE_KEY"),
+        cookie_expiry_days=float(get("APP_COOKIE_EXPIRY_DAYS", "1")),
+        allow_signup=(get("APP_ALLOW_SIGNUP", "") or "").lower() in TRUE_WORDS,
+        allow_endpoints=_split_list(get("APP_ALLOW_ENDPOINTS")),
+        provider_bases=tuple(
+            (provider, base.rstrip("/")) for provider, variable in BASE_URL_VARIABLES.items() if (base := get(variable))
+        ),
+        request_timeout=float(get("APP_REQUEST_TIMEOUT", "60")),
+        max_retries=int(get("APP_MAX_RETRIES", "2")),
+        hf_endpoint=get("HF_ENDPOINT"),
+    )
+
+
+def strip_server_keys(environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Remove provider keys from the server's environment so no call can fall back to them."""
+    environ = os.environ if environ is None else environ
+    found = [name for name in SERVER_KEY_VARIABLES if name in environ]
+    for name in found:
+        del environ[name]
+    return found

@@ -1,0 +1,58 @@
+"""Which endpoint URLs a user may save for Azure OpenAI: Azure's own hosts, or origins the admin allowed."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit
+
+from core.errors import InvalidEndpoint
+
+AZURE_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.(?:openai\.azure\.com|cognitiveservices\.azure\.com)$")
+HINT = "Use your resource's endpoint, like https://my-resource.openai.azure.com"
+
+
+def origin_of(parts: SplitResult) -> str:
+    """`scheme://host[:port]` of a parsed URL, lower-cased, default ports dropped."""
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def normalize_origin(text: str) -> str:
+    return origin_of(urlsplit(text.strip().lower()))
+
+
+def validate_endpoint(value: str, allowed_origins: tuple[str, ...] = (), field: str = "endpoint") -> str:
+    """The endpoint as `scheme://host[:port]`, or InvalidEndpoint saying why it was refused."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        raise InvalidEndpoint(f"The endpoint URL is malformed. {HINT}", field) from None
+    if parts.scheme not in {"https", "http"} or not parts.netloc:
+        raise InvalidEndpoint(f"The endpoint must be a full https:// URL. {HINT}", field)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise InvalidEndpoint(f"The endpoint must not contain a user name or password. {HINT}", field)
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise InvalidEndpoint(f"The endpoint must not have a query (?…) or fragment (#…). {HINT}", field)
+    if parts.path not in {"", "/"}:
+        raise InvalidEndpoint(f"The endpoint must be the resource's address only, without a path. {HINT}", field)
+    origin = origin_of(parts)
+    if origin in {normalize_origin(allowed) for allowed in allowed_origins}:
+        return origin
+    if parts.scheme != "https":
+        raise InvalidEndpoint(f"The endpoint must use https://. {HINT}", field)
+    if parts.port not in {None, 443}:
+        raise InvalidEndpoint(f"The endpoint must use the standard https port. {HINT}", field)
+    host = parts.hostname or ""
+    if not host.isascii() or not AZURE_HOST.match(host):
+        raise InvalidEndpoint(
+            "Only Azure OpenAI endpoints (*.openai.azure.com or *.cognitiveservices.azure.com) are allowed. "
+            "An administrator can allow a private gateway with APP_ALLOW_ENDPOINTS.",
+            field,
+        )
+    return origin

@@ -1,0 +1,67 @@
+"""The app's small exception vocabulary; every message says what to do next and never holds a secret."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AppError(Exception):
+    """Base class: `str(error)` is safe to show to the user."""
+
+
+class StartupError(AppError):
+    """The deployment is misconfigured; the app refuses to start until it is fixed."""
+
+
+class InvalidInput(AppError):
+    """A value typed by the user was refused; `field` names the input it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidEndpoint(InvalidInput):
+    """An endpoint URL is malformed or not allowed."""
+
+
+class MissingCredential(AppError):
+    """The user has no saved credential for the provider a request needs."""
+
+    def __init__(self, provider_label: str) -> None:
+        super().__init__(f"No {provider_label} key is saved. Add one in Profile → Provider Keys → {provider_label}.")
+        self.provider_label = provider_label
+
+
+class CredentialUnreadable(AppError):
+    """A stored credential cannot be decrypted (wrong master key or tampered data)."""
+
+    def __init__(self, provider_label: str = "this provider") -> None:
+        super().__init__(
+            f"The saved {provider_label} credential can no longer be read. "
+            f"Enter it again in Profile → Provider Keys → {provider_label}."
+        )
+
+
+class UnknownModel(AppError):
+    """A model ID the app cannot route to any provider."""
+
+
+class ProviderErrorKind(StrEnum):
+    REJECTED_KEY = "rejected_key"
+    NO_ACCESS = "no_access"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    PROVIDER_DOWN = "provider_down"
+    TIMEOUT = "timeout"
+    BAD_REQUEST = "bad_request"
+    INTERRUPTED = "interrupted"
+    UNREACHABLE = "unreachable"
+
+
+class ProviderError(AppError):
+    """A provider call failed; `kind` says how, the message says what to do."""
+
+    def __init__(self, kind: ProviderErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

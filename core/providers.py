@@ -1,0 +1,185 @@
+"""The provider registry: each provider is data, read by the store, the catalog and chat alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One input of a provider card; `litellm_arg` names the call argument it feeds."""
+
+    name: str
+    label: str
+    secret: bool
+    litellm_arg: str | None = None
+    default: str = ""
+    placeholder: str = ""
+    help: str = ""
+    is_endpoint: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model as the user sees it; `wire_id` is what the provider wants when it differs."""
+
+    id: str
+    label: str
+    wire_id: str | None = None
+
+    @property
+    def api_id(self) -> str:
+        return self.wire_id or self.id
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """Everything the app knows about one provider."""
+
+    id: str
+    label: str
+    create_url: str
+    create_label: str
+    steps: tuple[str, ...]
+    fields: tuple[CredentialField, ...]
+    default_models: tuple[ModelSpec, ...] = ()
+    litellm_prefix: str | None = None
+    note: str = ""
+
+    @property
+    def chat_capable(self) -> bool:
+        return self.litellm_prefix is not None
+
+    @property
+    def mask_field(self) -> CredentialField:
+        """The field whose last characters identify a saved credential."""
+        return next(f for f in self.fields if f.secret)
+
+    def model(self, model_id: str) -> ModelSpec | None:
+        return next((m for m in self.default_models if m.id == model_id), None)
+
+
+def _key_field(label: str = "API key", placeholder: str = "") -> CredentialField:
+    return CredentialField("api_key", label, secret=True, litellm_arg="api_key", placeholder=placeholder)
+
+
+PROVIDERS: tuple[ProviderSpec, ...] = (
+    ProviderSpec(
+        id="openai",
+        label="OpenAI",
+        create_url="https://platform.openai.com/account/api-keys",
+        create_label="Create key",
+        steps=("Create a new secret key.", "Paste the key below and click **Save**."),
+        fields=(_key_field(placeholder="sk-…"),),
+        default_models=(
+            ModelSpec("gpt-4o-mini", "GPT-4o mini"),
+            ModelSpec("gpt-4o", "GPT-4o"),
+        ),
+        litellm_prefix="openai",
+    ),
+    ProviderSpec(
+        id="anthropic",
+        label="Anthropic",
+        create_url="https://console.anthropic.com/account/keys",
+        create_label="Create key",
+        steps=("Create a new API key.", "Paste the key below and click **Save**."),
+        fields=(_key_field(placeholder="sk-ant-…"),),
+        default_models=(
+            ModelSpec("claude-3-5-sonnet", "Claude 3.5 Sonnet", wire_id="claude-3-5-sonnet-latest"),
+            ModelSpec("claude-3-5-haiku", "Claude 3.5 Haiku", wire_id="claude-3-5-haiku-latest"),
+        ),
+        litellm_prefix="anthropic",
+    ),
+    ProviderSpec(
+        id="gemini",
+        label="Google AI (Gemini)",
+        create_url="https://aistudio.google.com/app/apikey",
+        create_label="Create key",
+        steps=("Create a Gemini API key.", "Paste the key below and click **Save**."),
+        fields=(_key_field(placeholder="AIza…"),),
+        default_models=(
+            ModelSpec("gemini-1.5-flash", "Gemini 1.5 Flash"),
+            ModelSpec("gemini-1.5-pro", "Gemini 1.5 Pro"),
+        ),
+        litellm_prefix="gemini",
+    ),
+    ProviderSpec(
+        id="xai",
+        label="xAI",
+        create_url="https://console.x.ai/",
+        create_label="Create key",
+        steps=("Create an API key.", "Paste the key below and click **Save**."),
+        fields=(_key_field(placeholder="xai-…"),),
+        default_models=(
+            ModelSpec("grok-2", "Grok 2"),
+            ModelSpec("grok-2-mini", "Grok 2 Mini"),
+        ),
+        litellm_prefix="xai",
+    ),
+    ProviderSpec(
+        id="azure",
+        label="Azure OpenAI",
+        create_url="https://portal.azure.com/",
+        create_label="Create resource",
+        steps=(
+            "Create an **Azure OpenAI** resource.",
+            "Deploy a model and note the **deployment name**.",
+            "Copy the **endpoint URL** and **API key** from the resource.",
+            "Paste the endpoint and key below and click **Save**.",
+        ),
+        fields=(
+            CredentialField(
+                "endpoint",
+                "Endpoint URL",
+                secret=False,
+                litellm_arg="api_base",
+                placeholder="https://my-resource.openai.azure.com",
+                is_endpoint=True,
+            ),
+            _key_field(),
+            CredentialField(
+                "api_version",
+                "API version",
+                secret=False,
+                litellm_arg="api_version",
+                default=AZURE_DEFAULT_API_VERSION,
+                help="The Azure OpenAI REST API version your resource supports.",
+            ),
+        ),
+        litellm_prefix="azure",
+        note=(
+            "Azure uses your **deployment name** as the model ID: in Chat, type `azure/<deployment-name>` as the model."
+        ),
+    ),
+    ProviderSpec(
+        id="huggingface",
+        label="Hugging Face",
+        create_url="https://huggingface.co/settings/tokens",
+        create_label="Create token",
+        steps=(
+            "Create a **Read** token (scopes: **read**).",
+            "For gated models (e.g. Llama 3), open the model page and **request access / "
+            "accept the license terms** first.",
+            "Paste the token below and click **Save**.",
+        ),
+        fields=(CredentialField("token", "Read token", secret=True, placeholder="hf_…"),),
+        note=(
+            "Used for downloading local models from the Models page. For gated models, a valid "
+            "token alone is not enough: you must also be granted access and accept the model's "
+            "license on Hugging Face first."
+        ),
+    ),
+)
+
+_BY_ID = {spec.id: spec for spec in PROVIDERS}
+
+
+def get_provider(provider_id: str) -> ProviderSpec:
+    """The spec for a provider id; KeyError for an unknown one."""
+    return _BY_ID[provider_id]
+
+
+def chat_providers() -> tuple[ProviderSpec, ...]:
+    return tuple(spec for spec in PROVIDERS if spec.chat_capable)

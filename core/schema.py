@@ -1,0 +1,38 @@
+"""The database tables. Only the table models hold secrets (as ciphertext); pages see public views."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    password_hash: str = Field(max_length=200)
+    failed_login_attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Credential(SQLModel, table=True):
+    """One provider credential of one user; every field value lives in `ciphertext`."""
+
+    __table_args__ = (UniqueConstraint("user_id", "provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    provider: str = Field(max_length=32)
+    ciphertext: str
+    key_id: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

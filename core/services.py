@@ -1,0 +1,44 @@
+"""The app's long-lived parts for one deployment, built once per process."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from core.config import Settings, strip_server_keys
+from core.credentials import CredentialStore
+from core.crypto import KeyRing
+from core.db import make_engine
+from core.keys import load_key_ring
+from core.users import UserStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    key_ring: KeyRing
+    users: UserStore
+    credentials: CredentialStore
+
+
+def open_services(settings: Settings) -> Services:
+    """Check the master key, open the database and wire the stores; StartupError when misconfigured."""
+    stripped = strip_server_keys()
+    if stripped:
+        log.warning(
+            "Removed provider keys from the server environment (users bring their own): %s", ", ".join(stripped)
+        )
+    key_ring = load_key_ring(settings)
+    engine = make_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        key_ring=key_ring,
+        users=UserStore(engine),
+        credentials=CredentialStore(engine, key_ring, settings.allow_endpoints),
+    )

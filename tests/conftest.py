@@ -1,0 +1,70 @@
+"""Each test gets a fresh world: a temporary data folder, its own database and master key, no server keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "0"
+
+from core.config import BASE_URL_VARIABLES, load_settings
+from core.crypto import generate_master_key
+from core.services import Services, open_services
+from core.users import UserPublic
+from tests.fakes.providers import FakeProviders
+
+SERVER_KEY_VARIABLES = (
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY",
+    "XAI_API_KEY",
+    "AZURE_API_KEY",
+    "HF_TOKEN",
+)
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeProviders]:
+    with FakeProviders() as server:
+        yield server
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders) -> Path:
+    """Settings for one test: its own data folder and master key, providers routed to the fake."""
+    fake.reset()
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("APP_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("APP_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))
+    monkeypatch.setenv("APP_MASTER_KEY", generate_master_key())
+    monkeypatch.setenv("APP_ALLOW_ENDPOINTS", fake.url)
+    monkeypatch.setenv("APP_REQUEST_TIMEOUT", "5")
+    monkeypatch.setenv("APP_MAX_RETRIES", "0")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("APP_COOKIE_KEY", raising=False)
+    monkeypatch.delenv("APP_ALLOW_SIGNUP", raising=False)
+    for provider, variable in BASE_URL_VARIABLES.items():
+        monkeypatch.setenv(variable, fake.base(provider))
+    for variable in SERVER_KEY_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    return data_dir
+
+
+@pytest.fixture
+def services(env: Path) -> Services:
+    return open_services(load_settings())
+
+
+@pytest.fixture
+def alice(services: Services) -> UserPublic:
+    return services.users.add("alice", "Alice Example", "alice@example.com", PASSWORD)
+
+
+@pytest.fixture
+def bob(services: Services) -> UserPublic:
+    return services.users.add("bob", "Bob Example", "bob@example.com", PASSWORD)

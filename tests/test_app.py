@@ -1,0 +1,220 @@
+"""The user guide, end to end in Streamlit's AppTest: sign in, save a key, see its models, chat."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import load_settings
+from core.services import Services, open_services
+from core.users import UserPublic
+from tests.conftest import PASSWORD
+from tests.fakes.providers import FakeProviders
+
+ROOT = Path(__file__).resolve().parent.parent
+OPENAI_KEY = "sk-test-openai-valid"
+
+
+def signed_in(username: str = "alice") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.text_input[0].input(username)
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["authentication_status"] is True
+    return at
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def save_openai_key(at: AppTest, key: str = OPENAI_KEY) -> AppTest:
+    open_page(at, "profile")
+    at.text_input(key="field:openai:api_key").input(key)
+    at.button(key="save:openai").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    """Everything the page shows, as text, to search for what must (not) be there."""
+    parts = []
+    for kind in (
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "info",
+        "success",
+        "warning",
+        "error",
+        "expander",
+    ):
+        for element in getattr(at, kind):
+            parts.append(str(getattr(element, "label", "")) + " " + str(getattr(element, "value", "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", ["profile", "models", "chat"])
+def test_pages_show_nothing_without_sign_in(services: Services, alice: UserPublic, page: str) -> None:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=30).run()
+    assert [info.value for info in at.info] == ["Please sign in to continue."]
+    assert not at.expander and not at.text_input and not at.chat_input and not at.dataframe
+
+
+def test_sign_in_form_then_wrong_password(services: Services, alice: UserPublic) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert [t.label for t in at.text_input] == ["User name", "Password"]
+    assert not at.tabs, "sign-up is off unless APP_ALLOW_SIGNUP=1"
+    at.text_input[0].input("alice")
+    at.text_input[1].input("wrong password")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    assert at.session_state["authentication_status"] is False
+
+
+def test_sign_up_when_allowed(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ALLOW_SIGNUP", "1")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert [tab.label for tab in at.tabs] == ["Sign in", "Create an account"]
+    values = {
+        "First name": "Carol",
+        "Last name": "Example",
+        "Email": "carol@example.com",
+        "Username": "carol",
+        "Password": "Str0ng!Passw0rd",
+        "Repeat password": "Str0ng!Passw0rd",
+    }
+    for element in at.tabs[1].text_input:
+        element.input(values[element.label])
+    at.tabs[1].button[0].click().run()
+    assert not at.exception, at.exception
+    assert open_services(load_settings()).users.get("carol") is not None
+
+
+def test_the_whole_guide(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    at = signed_in()
+    open_page(at, "models")
+    assert not at.dataframe
+    assert "No provider key is saved yet" in page_text(at)
+
+    save_openai_key(at)
+    assert at.expander[0].label.startswith("OpenAI · :green[saved] …alid")
+    assert "OpenAI saved" in page_text(at)
+    state = {key: repr(at.session_state[key]) for key in at.session_state._state._state.filtered_state}
+    assert not [key for key, value in state.items() if OPENAI_KEY in value]
+
+    open_page(at, "models")
+    listed = at.dataframe[0].value
+    assert list(listed["Model ID"]) == ["gpt-4o-mini", "gpt-4o"]
+    assert list(listed["Model"]) == ["GPT-4o mini", "GPT-4o"]
+
+    open_page(at, "chat")
+    assert at.selectbox(key="chat_model").value == "openai/gpt-4o-mini"
+    at.chat_input(key="chat_input").set_value("Hello there").run()
+    assert not at.exception, at.exception
+    shown = page_text(at)
+    assert "Hello there" in shown
+    assert fake.reply_text("openai", "gpt-4o-mini") in shown
+    assert [(r.key, r.model) for r in fake.requests] == [(OPENAI_KEY, "gpt-4o-mini")]
+    assert OPENAI_KEY not in shown
+
+    at.run()
+    assert fake.reply_text("openai", "gpt-4o-mini") in page_text(at), "the conversation stays across reruns"
+
+
+def test_refused_key_is_explained_at_the_field_and_changes_nothing(services: Services, alice: UserPublic) -> None:
+    at = signed_in()
+    save_openai_key(at)
+    at.button(key="replace:openai").click().run()
+    at.text_input(key="field:openai:api_key").input("sk-has spaces inside")
+    at.button(key="save:openai").click().run()
+    assert any("spaces" in e.value for e in at.error)
+    assert services.credentials.secrets(alice.id, "openai") == {"api_key": OPENAI_KEY}
+    assert at.text_input(key="field:openai:api_key").value in ("", None), "a typed secret is not kept"
+
+
+def test_replace_then_delete(services: Services, alice: UserPublic) -> None:
+    at = signed_in()
+    save_openai_key(at)
+    at.button(key="replace:openai").click().run()
+    at.text_input(key="field:openai:api_key").input("sk-replacement-key-9999")
+    at.button(key="save:openai").click().run()
+    assert services.credentials.secrets(alice.id, "openai") == {"api_key": "sk-replacement-key-9999"}
+    assert at.expander[0].label.endswith("…9999")
+
+    at.button(key="delete:openai").click().run()
+    at.button(key="confirm_delete:openai").click().run()
+    assert services.credentials.list(alice.id) == {}
+    assert at.expander[0].label == "OpenAI · not set"
+    open_page(at, "models")
+    assert not at.dataframe
+
+
+def test_azure_deployment_chat_by_typed_model_id(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    at = signed_in()
+    open_page(at, "profile")
+    at.text_input(key="field:azure:endpoint").input(fake.url)
+    at.text_input(key="field:azure:api_key").input("azure-test-azure-valid")
+    at.button(key="save:azure").click().run()
+    assert "Azure OpenAI saved" in page_text(at)
+
+    open_page(at, "models")
+    assert "deployment name" in page_text(at)
+
+    open_page(at, "chat")
+    at.selectbox(key="chat_model").set_value("__other__").run()
+    at.text_input(key="chat_model_id").input("azure/my-gpt4o")
+    at.chat_input(key="chat_input").set_value("Hi Azure").run()
+    assert fake.reply_text("azure", "my-gpt4o") in page_text(at)
+    assert fake.requests[-1].key == "azure-test-azure-valid"
+
+
+def test_azure_endpoint_refused_at_the_field(services: Services, alice: UserPublic) -> None:
+    at = signed_in()
+    open_page(at, "profile")
+    at.text_input(key="field:azure:endpoint").input("https://evil.example.com")
+    at.text_input(key="field:azure:api_key").input("azure-test-azure-valid")
+    at.button(key="save:azure").click().run()
+    assert any("Only Azure OpenAI endpoints" in e.value for e in at.error)
+    assert services.credentials.list(alice.id) == {}
+    assert at.text_input(key="field:azure:endpoint").value == "https://evil.example.com", "non-secret input kept to fix"
+
+
+def test_rejected_key_in_chat_says_what_to_do_and_keeps_the_message(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    at = signed_in()
+    save_openai_key(at, "sk-revoked-key-0000")
+    open_page(at, "chat")
+    at.chat_input(key="chat_input").set_value("Is my key fine?").run()
+    assert any(
+        e.value == "OpenAI rejected the saved key. Update it in Profile → Provider Keys → OpenAI." for e in at.error
+    )
+    assert "Is my key fine?" in page_text(at)
+    assert "sk-revoked" not in page_text(at)
+
+
+def test_chat_without_any_key_points_to_profile(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    at = signed_in()
+    open_page(at, "chat")
+    assert "add a provider key in Profile" in page_text(at)
+    at.selectbox(key="chat_model").set_value("__other__").run()
+    at.text_input(key="chat_model_id").input("openai/gpt-4o")
+    at.chat_input(key="chat_input").set_value("anyone there?").run()
+    assert any("No OpenAI key is saved" in e.value for e in at.error)
+    assert fake.requests == []
+
+
+def test_users_see_only_their_own_credentials(services: Services, alice: UserPublic, bob: UserPublic) -> None:
+    save_openai_key(signed_in("alice"))
+    at = open_page(signed_in("bob"), "profile")
+    assert at.expander[0].label == "OpenAI · not set"
+    open_page(at, "models")
+    assert not at.dataframe

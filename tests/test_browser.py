@@ -1,0 +1,179 @@
+"""The main flow in a real browser: Debian's headless Chromium, driven by Playwright, against `streamlit run`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.config import BASE_URL_VARIABLES
+from core.crypto import generate_master_key
+from tests.conftest import PASSWORD, SERVER_KEY_VARIABLES
+from tests.fakes.providers import FakeProviders
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OPENAI_KEY = "sk-test-openai-valid"
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (make test installs it)",
+)
+
+
+def settle(page) -> None:
+    """Wait until the script has stopped running (the cookie component reruns it once after loading)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(2500)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture
+def app_url(tmp_path: Path, fake: FakeProviders) -> Iterator[str]:
+    """A real `streamlit run app.py` with its own data folder, one user, providers routed to the fake."""
+    fake.reset()
+    environ = {key: value for key, value in os.environ.items() if key not in SERVER_KEY_VARIABLES}
+    environ |= {
+        "APP_DATA_DIR": str(tmp_path / "data"),
+        "APP_SECRETS_FILE": str(tmp_path / "none.toml"),
+        "APP_MASTER_KEY": generate_master_key(),
+        "APP_ALLOW_ENDPOINTS": fake.url,
+        "APP_MAX_RETRIES": "0",
+        **{variable: fake.base(provider) for provider, variable in BASE_URL_VARIABLES.items()},
+    }
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.admin",
+            "add-user",
+            "alice",
+            "--name",
+            "Alice Example",
+            "--email",
+            "a@example.com",
+        ],
+        input=PASSWORD,
+        text=True,
+        env=environ,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_sign_in_save_key_see_models_and_chat(app_url: str, fake: FakeProviders) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        page.goto(app_url)
+        settle(page)
+
+        page.get_by_label("User name").fill("alice")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        try:
+            expect(page.get_by_text("Signed in as")).to_be_visible()
+        except AssertionError:
+            page.screenshot(path=str(ARTIFACTS / "fail.png"), full_page=True)
+            raise
+        settle(page)
+
+        page.get_by_role("link", name="Profile").click()
+        page.get_by_text("OpenAI · not set", exact=True).click()
+        page.get_by_label("API key").first.fill(OPENAI_KEY)
+        page.get_by_role("button", name="Save").first.click()
+        expect(page.get_by_text("…alid").first).to_be_visible()
+        assert OPENAI_KEY not in page.content()
+        page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
+
+        page.get_by_role("link", name="Models").click()
+        expect(page.get_by_role("button", name="Refresh")).to_be_visible()
+        models_table = page.locator("[data-testid='stDataFrame']").first
+        expect(models_table).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
+
+        page.get_by_role("link", name="Chat").click()
+        page.get_by_placeholder("Message").fill("Hello from the browser")
+        page.get_by_placeholder("Message").press("Enter")
+        reply = fake.reply_text("openai", "gpt-4o-mini")
+        expect(page.get_by_text(reply)).to_be_visible()
+        expect(page.get_by_text("Hello from the browser")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+        page.reload()
+        expect(page.get_by_text("Signed in as")).to_be_visible()
+        browser.close()
+
+    assert [(r.key, r.model) for r in fake.requests] == [(OPENAI_KEY, "gpt-4o-mini")]

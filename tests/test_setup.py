@@ -1,0 +1,140 @@
+"""Deployment set-up: settings, generated secrets, start-up refusals, the admin command, no outbound calls."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.config import load_settings, strip_server_keys
+from core.errors import StartupError
+from core.keys import load_cookie_key, load_key_ring
+from core.services import open_services
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_embedded_default_generates_private_keys_once(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APP_MASTER_KEY")
+    services = open_services(load_settings())
+    assert mode(env / "master.key") == 0o600 and mode(env / "app.db") == 0o600 and mode(env) == 0o700
+    cookie_key = load_cookie_key(services.settings)
+    assert mode(env / "cookie.key") == 0o600 and len(cookie_key) >= 32
+    assert load_cookie_key(services.settings) == cookie_key
+    assert load_key_ring(services.settings).current_kid == services.key_ring.current_kid
+
+
+def test_master_key_file_is_read(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = load_settings().master_key
+    (tmp_path / "mk").write_text(key + "\n")
+    monkeypatch.delenv("APP_MASTER_KEY")
+    monkeypatch.setenv("APP_MASTER_KEY_FILE", str(tmp_path / "mk"))
+    assert (
+        load_key_ring(load_settings()).current_kid
+        == load_key_ring(load_settings({**os.environ, "APP_MASTER_KEY": key})).current_kid
+    )
+    assert not (env / "master.key").exists()
+
+
+@pytest.mark.parametrize("value", ["some_key", "short", "x" * 40])
+def test_weak_cookie_keys_refuse_to_start(env: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("APP_COOKIE_KEY", value)
+    with pytest.raises(StartupError):
+        load_cookie_key(load_settings())
+
+
+def test_sample_master_key_refuses_to_start(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_MASTER_KEY", "q1Wc0mLbZk6bX9nQzV1R3uT8yP2aE5sH7jK4dF0gB6c=")
+    with pytest.raises(StartupError, match="sample"):
+        open_services(load_settings())
+
+
+def test_secrets_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        'APP_ALLOW_SIGNUP = "1"\nOPENAI_API_BASE = "https://gw.example/v1/"\nAPP_DATA_DIR = "from-file"\n'
+    )
+    settings = load_settings({"APP_SECRETS_FILE": str(secrets), "APP_DATA_DIR": str(tmp_path / "env-data")})
+    assert settings.allow_signup is True
+    assert settings.provider_base("openai") == "https://gw.example/v1"
+    assert settings.data_dir == tmp_path / "env-data"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'env-data' / 'app.db'}"
+
+
+def test_safe_defaults(tmp_path: Path) -> None:
+    settings = load_settings({"APP_SECRETS_FILE": str(tmp_path / "none.toml")})
+    assert settings.allow_signup is False
+    assert settings.allow_endpoints == ()
+    assert settings.provider_base("openai") is None
+    assert settings.cookie_expiry_days == 1.0
+
+
+def test_server_provider_keys_are_stripped() -> None:
+    environ = {"OPENAI_API_KEY": "sk-server-sentinel", "HF_TOKEN": "hf_x", "PATH": "/bin"}
+    assert strip_server_keys(environ) == ["OPENAI_API_KEY", "HF_TOKEN"]
+    assert environ == {"PATH": "/bin"}
+
+
+def run_admin(env: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "core.admin", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        timeout=60,
+        check=False,
+    )
+
+
+def test_admin_add_list_delete_users(env: Path) -> None:
+    added = run_admin(
+        env, "add-user", "Dana", "--name", "Dana Example", "--email", "dana@example.com", stdin="s3cret-pass\n"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Created user dana." in added.stdout
+    users = open_services(load_settings()).users
+    assert users.get("dana") is not None
+    assert "dana\tDana Example\tdana@example.com" in run_admin(env, "list-users").stdout
+    again = run_admin(env, "add-user", "dana", "--name", "D", "--email", "d@example.com", stdin="s3cret-pass\n")
+    assert again.returncode == 1 and "already taken" in again.stderr
+    short = run_admin(env, "add-user", "eve", "--name", "Eve", "--email", "eve@example.com", stdin="short\n")
+    assert short.returncode == 1 and "at least 8" in short.stderr
+    assert run_admin(env, "delete-user", "dana").returncode == 0
+    assert users.get("dana") is None
+    assert run_admin(env, "delete-user", "dana").returncode == 1
+
+
+def test_new_master_key_is_usable() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "core.admin", "new-master-key"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout.strip()
+    assert load_key_ring(load_settings({"APP_MASTER_KEY": printed, "APP_SECRETS_FILE": "/nonexistent"}))
+
+
+def test_importing_litellm_makes_no_outbound_call(tmp_path: Path) -> None:
+    """With every non-loopback address unroutable, the import must neither stall nor warn about a download."""
+    script = (
+        "import socket, sys\n"
+        "real = socket.create_connection\n"
+        "def refuse(address, *a, **k):\n"
+        "    print('OUTBOUND', address[0], file=sys.stderr); raise OSError('blocked')\n"
+        "socket.create_connection = refuse\n"
+        "from core.llm import litellm\n"
+        "litellm()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OUTBOUND" not in result.stderr
+    assert "cost map" not in result.stderr

@@ -1,0 +1,112 @@
+"""Sign-in through streamlit-authenticator, with accounts kept in the database."""
+
+from __future__ import annotations
+
+import copy
+
+import streamlit as st
+import streamlit_authenticator as stauth
+from streamlit_authenticator.utilities import LoginError, RegisterError
+
+from core.keys import load_cookie_key
+from core.services import Services
+from core.users import UserPublic
+from ui.state import get_services
+
+COOKIE_NAME = "chat_dashboard_auth"
+LOGIN_FIELDS = {"Form name": "Sign in", "Username": "User name", "Password": "Password", "Login": "Sign in"}
+REGISTER_FIELDS = {"Form name": "Create an account", "Register": "Create account"}
+
+
+def _authenticator(services: Services) -> tuple[stauth.Authenticate, dict, dict]:
+    """The authenticator over the database's accounts, with a copy to spot what it changed."""
+    credentials = services.users.authenticator_credentials()
+    authenticator = stauth.Authenticate(
+        credentials,
+        COOKIE_NAME,
+        load_cookie_key(services.settings),
+        services.settings.cookie_expiry_days,
+        auto_hash=False,
+        login_sleep_time=0,
+    )
+    return authenticator, credentials, copy.deepcopy(credentials)
+
+
+def _verified_user(services: Services) -> UserPublic | None:
+    """The account the authenticator verified in this session, looked up afresh in the database."""
+    if st.session_state.get("authentication_status") is not True:
+        return None
+    user = services.users.get(st.session_state.get("username"))
+    if user is None:  # the account was deleted since: end the session's sign-in
+        for key in ("authentication_status", "username", "name", "email"):
+            st.session_state[key] = None
+    return user
+
+
+def _sign_in_forms(services: Services, authenticator: stauth.Authenticate) -> None:
+    st.title("Chat dashboard")
+    tabs = st.tabs(["Sign in", "Create an account"]) if services.settings.allow_signup else [st.container()]
+    with tabs[0]:
+        try:
+            authenticator.login(location="main", key="login", fields=LOGIN_FIELDS)
+        except LoginError as error:
+            st.error(str(error))
+        if st.session_state.get("authentication_status") is False:
+            st.error("Wrong user name or password.")
+    if services.settings.allow_signup:
+        with tabs[1]:
+            try:
+                _, username, _ = authenticator.register_user(
+                    location="main", key="register", fields=REGISTER_FIELDS, captcha=False, password_hint=False
+                )
+            except RegisterError as error:
+                st.error(str(error))
+            else:
+                if username:
+                    st.success(f"Account {username} created. Sign in with it in the first tab.")
+
+
+def sign_in_gate() -> UserPublic | None:
+    """Router side: cookie re-entry or the sign-in form, and sign-out in the sidebar.
+
+    The authenticator (and its cookie component, whose messages rerun the script) is only built while
+    nobody is signed in or on sign-out, so it can never interrupt a streaming reply.
+    """
+    services = get_services()
+    user = _verified_user(services)
+    if user is not None:
+        st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
+        if not st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
+            return user
+    authenticator, credentials, before = _authenticator(services)
+    if user is not None:
+        authenticator.logout(location="unrendered")
+    else:
+        authenticator.login(location="unrendered")
+        user = _verified_user(services)
+    if user is None:
+        _sign_in_forms(services, authenticator)
+        user = _verified_user(services)
+    services.users.sync_from_authenticator(before, credentials)
+    if user is not None:
+        st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
+    return user
+
+
+def require_user() -> UserPublic:
+    """Page side: the signed-in user, or stop the page with nothing shown."""
+    services = get_services()
+    user = _verified_user(services)
+    if user is None:
+        authenticator, _, _ = _authenticator(services)
+        authenticator.login(location="unrendered")
+        user = _verified_user(services)
+    if user is None:
+        st.info("Please sign in to continue.")
+        st.stop()
+    return user
+
+
+def signed_out_page() -> None:
+    """The only page before sign-in; the form above it comes from the router."""
+    st.caption("Sign in to manage your provider keys, see your models and chat.")
