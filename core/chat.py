@@ -17,6 +17,10 @@ from core.providers import ProviderSpec
 
 log = logging.getLogger(__name__)
 
+# Providers need a bound on the reply length (Anthropic rejects a request without a sensible one);
+# 4096 fits every default model's output limit.
+MAX_OUTPUT_TOKENS = 4096
+
 
 @dataclass
 class Message:
@@ -162,6 +166,7 @@ def start_reply(
             model=target.litellm_model,
             messages=messages,
             stream=True,
+            max_tokens=MAX_OUTPUT_TOKENS,
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
             **arguments,

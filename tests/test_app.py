@@ -218,3 +218,20 @@ def test_users_see_only_their_own_credentials(services: Services, alice: UserPub
     assert at.expander[0].label == "OpenAI · not set"
     open_page(at, "models")
     assert not at.dataframe
+
+
+def test_sign_out_returns_to_the_sign_in_form(services: Services, alice: UserPublic) -> None:
+    at = signed_in()
+    at.sidebar.button(key="sign_out").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["authentication_status"] is None
+    assert not at.chat_input and not at.sidebar.button
+    assert at.session_state["delete_auth_cookie"] is True, "the router deletes the cookie on its next run"
+
+
+def test_a_deleted_account_is_signed_out(services: Services, alice: UserPublic) -> None:
+    at = signed_in()
+    services.users.delete("alice")
+    at.run()
+    assert at.session_state["authentication_status"] is None
+    assert not at.chat_input

@@ -67,6 +67,15 @@ def test_reply_streams_with_the_users_own_key(
     assert all(BOB_KEYS[p] != r.key for r in fake.requests for p in BOB_KEYS)
 
 
+def test_every_request_bounds_the_reply_length(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    for model_ref, _, _ in CASES:
+        ask(keyed, alice, model_ref)
+    limits = {
+        r.provider: (r.body.get("max_tokens") or r.body["generationConfig"]["maxOutputTokens"]) for r in fake.requests
+    }
+    assert limits == dict.fromkeys(ALICE_KEYS, 4096)
+
+
 def test_bare_default_model_id_resolves_to_its_provider(
     keyed: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:

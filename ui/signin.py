@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
+from datetime import datetime, timedelta
+
+import jwt
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -15,6 +19,7 @@ from ui.state import get_services
 
 COOKIE_NAME = "chat_dashboard_auth"
 LOGIN_FIELDS = {"Form name": "Sign in", "Username": "User name", "Password": "Password", "Login": "Sign in"}
+DELETE_COOKIE = "delete_auth_cookie"
 REGISTER_FIELDS = {"Form name": "Create an account", "Register": "Create account"}
 
 
@@ -66,35 +71,60 @@ def _sign_in_forms(services: Services, authenticator: stauth.Authenticate) -> No
                     st.success(f"Account {username} created. Sign in with it in the first tab.")
 
 
+def _set_cookie_script(value: str, expires: datetime | None) -> None:
+    """Set (or with no expiry, clear) the sign-in cookie from the page itself.
+
+    streamlit-authenticator sets it from a component iframe that a rerun can unmount before its
+    script ran, losing the sign-in on reload; a script in the page runs as soon as it arrives.
+    """
+    lifetime = f"expires={expires.astimezone().strftime('%a, %d %b %Y %H:%M:%S GMT')}" if expires else "max-age=0"
+    cookie = f"{COOKIE_NAME}={value}; path=/; SameSite=Strict; {lifetime}"
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
+
+
+def _remember_sign_in(services: Services, user: UserPublic) -> None:
+    """The same signed token streamlit-authenticator reads back on the next visit."""
+    expires = datetime.now() + timedelta(days=services.settings.cookie_expiry_days)
+    token = jwt.encode(
+        {"username": user.username, "exp_date": expires.timestamp()}, load_cookie_key(services.settings), "HS256"
+    )
+    _set_cookie_script(token, expires)
+
+
+def _sign_out() -> None:
+    """Sign-out button callback: end the session's sign-in now; the router deletes the cookie."""
+    for key in ("authentication_status", "username", "name", "email", "roles"):
+        st.session_state[key] = None
+    st.session_state["logout"] = True
+    st.session_state[DELETE_COOKIE] = True
+
+
 def sign_in_gate() -> UserPublic | None:
-    """Router side: cookie re-entry or the sign-in form, and sign-out in the sidebar.
+    """Router side: cookie re-entry or the sign-in form; the signed-in user, or None.
 
     The authenticator (and its cookie component, whose messages rerun the script) is only built while
-    nobody is signed in or on sign-out, so it can never interrupt a streaming reply.
+    nobody is signed in, so it can never interrupt a streaming reply.
     """
     services = get_services()
     user = _verified_user(services)
     if user is not None:
-        st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
-        if not st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:"):
-            return user
+        return user
     authenticator, credentials, before = _authenticator(services)
-    if user is not None:
-        authenticator.logout(location="unrendered")
-    else:
-        authenticator.login(location="unrendered")
-        user = _verified_user(services)
+    if st.session_state.pop(DELETE_COOKIE, False):
+        _set_cookie_script("", None)
+    authenticator.login(location="unrendered")
+    user = _verified_user(services)
     if user is None:
         _sign_in_forms(services, authenticator)
         user = _verified_user(services)
+        if user is not None:
+            _remember_sign_in(services, user)
     services.users.sync_from_authenticator(before, credentials)
-    if user is not None:
-        st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
     return user
 
 
 def require_user() -> UserPublic:
-    """Page side: the signed-in user, or stop the page with nothing shown."""
+    """Page side: the signed-in user (with the account sidebar), or stop the page with nothing shown."""
     services = get_services()
     user = _verified_user(services)
     if user is None:
@@ -104,6 +134,8 @@ def require_user() -> UserPublic:
     if user is None:
         st.info("Please sign in to continue.")
         st.stop()
+    st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
+    st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out)
     return user
 
 
