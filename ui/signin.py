@@ -7,7 +7,6 @@ import json
 from datetime import datetime, timedelta
 
 import jwt
-
 import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError, RegisterError
