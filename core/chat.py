@@ -14,6 +14,7 @@ from core.endpoints import validate_endpoint
 from core.errors import ProviderError, ProviderErrorKind
 from core.llm import litellm
 from core.providers import ProviderSpec
+from core.redaction import secrets_in_use
 
 log = logging.getLogger(__name__)
 
@@ -132,25 +133,30 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False) 
 class ReplyStream:
     """Iterate to receive text as it streams; afterwards `text` holds all of it and `error` what went wrong."""
 
-    def __init__(self, target: ModelTarget, open_stream: Callable[[], Iterator[Any]]) -> None:
+    def __init__(
+        self, target: ModelTarget, open_stream: Callable[[], Iterator[Any]], secrets: tuple[str, ...] = ()
+    ) -> None:
         self.target = target
+        self._secrets = secrets
         self.text = ""
         self.error: ProviderError | None = None
         self._open_stream: Callable[[], Iterator[Any]] | None = open_stream
 
     def __iter__(self) -> Iterator[str]:
         open_stream, self._open_stream = self._open_stream, None
+        secrets, self._secrets = self._secrets, ()
         if open_stream is None:
             return
-        try:
-            for chunk in open_stream():
-                choices = getattr(chunk, "choices", None) or []
-                delta = choices[0].delta.content if choices and choices[0].delta else None
-                if delta:
-                    self.text += delta
-                    yield delta
-        except Exception as error:  # every provider failure becomes a ProviderError the page can show
-            self.error = explain_error(error, self.target, partial=bool(self.text))
+        with secrets_in_use(secrets):
+            try:
+                for chunk in open_stream():
+                    choices = getattr(chunk, "choices", None) or []
+                    delta = choices[0].delta.content if choices and choices[0].delta else None
+                    if delta:
+                        self.text += delta
+                        yield delta
+            except Exception as error:  # every provider failure becomes a ProviderError the page can show
+                self.error = explain_error(error, self.target, partial=bool(self.text))
 
 
 def start_reply(
@@ -172,4 +178,5 @@ def start_reply(
             **arguments,
         )
 
-    return ReplyStream(target, open_stream)
+    secret_values = tuple(str(arguments[f.litellm_arg]) for f in target.spec.fields if f.secret and f.litellm_arg)
+    return ReplyStream(target, open_stream, secret_values)

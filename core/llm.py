@@ -7,12 +7,13 @@ import threading
 from types import ModuleType
 
 # litellm fetches price maps, header configs and tokenizers from the internet unless told not to,
-# and reads these variables at import time.
+# and reads these variables at import time (it also imports huggingface_hub, which reads its own).
 OFFLINE_FLAGS = {
     "LITELLM_OFFLINE_MODE": "true",
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     "LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS": "true",
     "LITELLM_LOCAL_BLOG_POSTS": "true",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
 }
 
 _lock = threading.Lock()

@@ -46,6 +46,7 @@ class ProviderSpec:
     fields: tuple[CredentialField, ...]
     default_models: tuple[ModelSpec, ...] = ()
     litellm_prefix: str | None = None
+    model_hub: bool = False
     note: str = ""
 
     @property
@@ -165,6 +166,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             "Paste the token below and click **Save**.",
         ),
         fields=(CredentialField("token", "Read token", secret=True, placeholder="hf_…"),),
+        model_hub=True,
         note=(
             "Used for downloading local models from the Models page. For gated models, a valid "
             "token alone is not enough: you must also be granted access and accept the model's "

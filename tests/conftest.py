@@ -11,20 +11,13 @@ import pytest
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "0"
 
-from core.config import BASE_URL_VARIABLES, load_settings
+from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
 from core.crypto import generate_master_key
 from core.services import Services, open_services
 from core.users import UserPublic
+from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
 
-SERVER_KEY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "XAI_API_KEY",
-    "AZURE_API_KEY",
-    "HF_TOKEN",
-)
 PASSWORD = "correct horse battery"
 
 
@@ -34,10 +27,18 @@ def fake() -> Iterator[FakeProviders]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def hub() -> Iterator[FakeHub]:
+    with FakeHub() as server:
+        yield server
+
+
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders) -> Path:
-    """Settings for one test: its own data folder and master key, providers routed to the fake."""
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hub: FakeHub) -> Path:
+    """Settings for one test: its own data folder and master key, providers routed to the fakes."""
     fake.reset()
+    hub.reset()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
     data_dir = tmp_path / "data"
     monkeypatch.setenv("APP_DATA_DIR", str(data_dir))
     monkeypatch.setenv("APP_SECRETS_FILE", str(tmp_path / "no-secrets.toml"))

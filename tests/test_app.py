@@ -235,3 +235,24 @@ def test_a_deleted_account_is_signed_out(services: Services, alice: UserPublic) 
     at.run()
     assert at.session_state["authentication_status"] is None
     assert not at.chat_input
+
+
+def test_models_page_checks_hugging_face_access(services: Services, alice: UserPublic) -> None:
+    from tests.fakes.hub import GATED_REPO, OPEN_REPO
+
+    at = signed_in()
+    open_page(at, "models")
+    assert not [t for t in at.text_input if t.key == "hub_repo_id"], "no check without a saved token"
+    open_page(at, "profile")
+    at.text_input(key="field:huggingface:token").input("hf_test_reader_token")
+    at.button(key="save:huggingface").click().run()
+    open_page(at, "models")
+    at.text_input(key="hub_repo_id").input(GATED_REPO)
+    at.button(key="hub_check").click().run()
+    assert [e.value for e in at.error] == [
+        "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "
+        "then try again."
+    ]
+    at.text_input(key="hub_repo_id").input(OPEN_REPO)
+    at.button(key="hub_check").click().run()
+    assert any(OPEN_REPO in s.value for s in at.success)

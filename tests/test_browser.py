@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import BASE_URL_VARIABLES
+from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES
 from core.crypto import generate_master_key
-from tests.conftest import PASSWORD, SERVER_KEY_VARIABLES
+from tests.conftest import PASSWORD
 from tests.fakes.providers import FakeProviders
 
 ROOT = Path(__file__).resolve().parent.parent

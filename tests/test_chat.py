@@ -71,7 +71,7 @@ def test_every_request_bounds_the_reply_length(keyed: Services, fake: FakeProvid
     for model_ref, _, _ in CASES:
         ask(keyed, alice, model_ref)
     limits = {
-        r.provider: (r.body.get("max_tokens") or r.body["generationConfig"]["maxOutputTokens"]) for r in fake.requests
+        r.provider: (r.body.get("max_tokens") or r.body["generationConfig"]["max_output_tokens"]) for r in fake.requests
     }
     assert limits == dict.fromkeys(ALICE_KEYS, 4096)
 
@@ -206,3 +206,22 @@ def test_a_hanging_provider_times_out(
     reply = start_reply(keyed.credentials, settings, alice.id, "openai/gpt-4o", [{"role": "user", "content": "hi"}])
     list(reply)
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.TIMEOUT
+
+
+def test_logs_of_a_failed_call_hold_no_key(
+    services: Services, fake: FakeProviders, alice: UserPublic, caplog: pytest.LogCaptureFixture
+) -> None:
+    """OpenAI echoes part of a wrong key in its error body; nothing logged at DEBUG may carry the key."""
+    import logging
+
+    from core.redaction import RedactingFilter
+
+    revoked = "sk-REVOKED-sentinel-key-4242424242"
+    save_key(services, fake, alice, "openai", revoked)
+    caplog.handler.addFilter(RedactingFilter())
+    with caplog.at_level(logging.DEBUG):
+        reply = ask(services, alice, "openai/gpt-4o")
+        logging.getLogger("test").warning("provider said: %s", f"Incorrect API key provided: {revoked}")
+    assert reply.error is not None
+    assert revoked not in caplog.text and revoked[3:20] not in caplog.text
+    assert "[redacted]" in caplog.text

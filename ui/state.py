@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from core import redaction
 from core.catalog import ProviderSection, build_catalog
 from core.config import Settings, load_settings
 from core.errors import StartupError
@@ -16,6 +17,7 @@ from core.users import UserPublic
 
 @st.cache_resource(show_spinner=False, hash_funcs={Settings: hash})
 def _open(settings: Settings) -> Services:
+    redaction.install()
     services = open_services(settings)
     warm_in_background()
     return services

@@ -1,0 +1,90 @@
+"""Hugging Face Hub: checks made with the user's own read token (access to a model, gated or not)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+from core.config import Settings
+from core.credentials import CredentialStore
+from core.errors import AppError, InvalidInput
+from core.redaction import secrets_in_use
+
+log = logging.getLogger(__name__)
+
+HUGGINGFACE = "huggingface"
+DEFAULT_ENDPOINT = "https://huggingface.co"
+HUB_TIMEOUT_SECONDS = 15
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
+GATED_MESSAGE = (
+    "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "
+    "then try again."
+)
+PROFILE_HINT = "Profile → Provider Keys → Hugging Face"
+
+
+class HubError(AppError):
+    """A Hub request failed; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Access:
+    """The token's account may download this model."""
+
+    repo_id: str
+    gated: bool
+    page_url: str
+
+
+def clean_repo_id(text: str | None) -> str:
+    """`owner/name` only: no URL, no `..`, nothing that could address another path on the Hub."""
+    repo_id = (text or "").strip()
+    if not repo_id:
+        raise InvalidInput("Type a model ID like meta-llama/Meta-Llama-3-8B-Instruct.", "repo_id")
+    if ".." in repo_id or not REPO_ID.match(repo_id):
+        raise InvalidInput(
+            "A Hugging Face model ID looks like owner/name (e.g. meta-llama/Meta-Llama-3-8B-Instruct), not a URL.",
+            "repo_id",
+        )
+    return repo_id
+
+
+def _api(token: str, endpoint: str | None):
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint or DEFAULT_ENDPOINT, token=token)
+
+
+def check_access(repo_id: str, token: str, endpoint: str | None = None) -> Access:
+    """Whether the token's account may download the model; HubError with the guide's wording when not."""
+    repo_id = clean_repo_id(repo_id)
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+
+    api = _api(token, endpoint)
+    try:
+        api.auth_check(repo_id, token=token)
+        info = api.model_info(repo_id, token=token, timeout=HUB_TIMEOUT_SECONDS)
+    except GatedRepoError:
+        raise HubError(GATED_MESSAGE) from None
+    except RepositoryNotFoundError:
+        raise HubError(f"There is no model {repo_id} on Hugging Face that your token can see. Check the ID.") from None
+    except HfHubHTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        log.info("hub request failed: repo=%s status=%s", repo_id, status)
+        if status == 401:
+            raise HubError(f"Hugging Face rejected the saved token. Update it in {PROFILE_HINT}.") from None
+        raise HubError("Hugging Face did not answer properly. Try again in a moment.") from None
+    except OSError:
+        raise HubError("Could not reach Hugging Face. Check the network and try again.") from None
+    return Access(repo_id, gated=bool(info.gated), page_url=f"{endpoint or DEFAULT_ENDPOINT}/{repo_id}")
+
+
+def check_user_access(credentials: CredentialStore, settings: Settings, user_id: int, repo_id: str) -> Access:
+    """`check_access` with the signed-in user's saved Hugging Face token."""
+    repo_id = clean_repo_id(repo_id)
+    token = credentials.secrets(user_id, HUGGINGFACE)["token"]
+    with secrets_in_use([token]):
+        return check_access(repo_id, token, settings.hf_endpoint)

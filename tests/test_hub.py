@@ -1,0 +1,73 @@
+"""Hugging Face access checks with the user's own token, against the loopback fake Hub."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import InvalidInput, MissingCredential
+from core.hub import GATED_MESSAGE, HubError, check_user_access, clean_repo_id
+from core.services import Services
+from core.users import UserPublic
+from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub
+
+GUIDE_MESSAGE = (
+    "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "
+    "then try again."
+)
+
+
+def check(services: Services, user: UserPublic, repo_id: str):
+    return check_user_access(services.credentials, services.settings, user.id, repo_id)
+
+
+def save_token(services: Services, user: UserPublic, token: str) -> None:
+    services.credentials.save(user.id, "huggingface", {"token": token})
+
+
+def test_the_gated_message_is_the_guides_word_for_word() -> None:
+    assert GATED_MESSAGE == GUIDE_MESSAGE
+
+
+def test_gated_model_without_access_gets_the_guides_message(
+    services: Services, hub: FakeHub, alice: UserPublic
+) -> None:
+    save_token(services, alice, "hf_test_reader_token")
+    with pytest.raises(HubError) as caught:
+        check(services, alice, GATED_REPO)
+    assert str(caught.value) == GUIDE_MESSAGE
+    assert {r.token for r in hub.requests} == {"hf_test_reader_token"}
+
+
+def test_granted_and_open_models_are_accessible(services: Services, hub: FakeHub, alice: UserPublic) -> None:
+    save_token(services, alice, "hf_test_granted_token")
+    gated = check(services, alice, GATED_REPO)
+    assert gated.gated is True and gated.page_url == f"{hub.url}/{GATED_REPO}"
+    assert check(services, alice, OPEN_REPO).gated is False
+
+
+def test_rejected_token_and_unknown_model(services: Services, alice: UserPublic) -> None:
+    save_token(services, alice, "hf_revoked_token_123456")
+    with pytest.raises(HubError, match="rejected the saved token"):
+        check(services, alice, OPEN_REPO)
+    save_token(services, alice, "hf_test_reader_token")
+    with pytest.raises(HubError, match="no model nobody/nothing"):
+        check(services, alice, "nobody/nothing")
+
+
+def test_no_token_saved_makes_no_request(services: Services, hub: FakeHub, alice: UserPublic) -> None:
+    with pytest.raises(MissingCredential, match="Hugging Face"):
+        check(services, alice, OPEN_REPO)
+    assert hub.requests == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "llama", "https://huggingface.co/meta-llama/x", "a/../b", "../etc/passwd", "a/b/c", "a b/c", "owner/"],
+)
+def test_repo_ids_are_validated(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        clean_repo_id(text)
+
+
+def test_repo_id_is_trimmed() -> None:
+    assert clean_repo_id("  meta-llama/Meta-Llama-3-8B  ") == "meta-llama/Meta-Llama-3-8B"
