@@ -9,7 +9,7 @@ from typing import Any
 import bcrypt
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import func, select
 
 from core.db import session
 from core.errors import InvalidInput
@@ -80,6 +80,10 @@ class UserStore:
     def list(self) -> list[UserPublic]:
         with session(self._engine) as db:
             return [_public(user) for user in db.exec(select(User).order_by(User.username)).all()]
+
+    def count(self) -> int:
+        with session(self._engine) as db:
+            return db.exec(select(func.count()).select_from(User)).one()
 
     def delete(self, username: str) -> bool:
         """Delete an account; its credentials go with it (ON DELETE CASCADE)."""

@@ -68,10 +68,16 @@ def test_pages_show_nothing_without_sign_in(services: Services, alice: UserPubli
     assert not at.expander and not at.text_input and not at.chat_input and not at.dataframe
 
 
+def test_a_fresh_install_says_how_to_create_the_first_account(services: Services) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert any("python -m core.admin add-user" in info.value for info in at.info)
+
+
 def test_sign_in_form_then_wrong_password(services: Services, alice: UserPublic) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert [t.label for t in at.text_input] == ["User name", "Password"]
     assert not at.tabs, "sign-up is off unless APP_ALLOW_SIGNUP=1"
+    assert not at.info, "the first-account hint is gone once an account exists"
     at.text_input[0].input("alice")
     at.text_input[1].input("wrong password")
     at.button[0].click().run()

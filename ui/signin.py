@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import streamlit as st
@@ -49,6 +49,12 @@ def _verified_user(services: Services) -> UserPublic | None:
 
 def _sign_in_forms(services: Services, authenticator: stauth.Authenticate) -> None:
     st.title("Chat dashboard")
+    if not services.users.count():
+        st.info(
+            "There are no accounts yet. Create the first one on the server with "
+            '`python -m core.admin add-user USERNAME --name "Full Name" --email EMAIL`'
+            + (", or with **Create an account** below." if services.settings.allow_signup else ".")
+        )
     tabs = st.tabs(["Sign in", "Create an account"]) if services.settings.allow_signup else [st.container()]
     with tabs[0]:
         try:
@@ -76,8 +82,9 @@ def _set_cookie_script(value: str, expires: datetime | None) -> None:
     streamlit-authenticator sets it from a component iframe that a rerun can unmount before its
     script ran, losing the sign-in on reload; a script in the page runs as soon as it arrives.
     """
-    lifetime = f"expires={expires.astimezone().strftime('%a, %d %b %Y %H:%M:%S GMT')}" if expires else "max-age=0"
-    cookie = f"{COOKIE_NAME}={value}; path=/; SameSite=Strict; {lifetime}"
+    lifetime = f"expires={expires.astimezone(UTC).strftime('%a, %d %b %Y %H:%M:%S GMT')}" if expires else "max-age=0"
+    secure = "; Secure" if str(st.context.url or "").startswith("https://") else ""
+    cookie = f"{COOKIE_NAME}={value}; path=/; SameSite=Strict; {lifetime}{secure}"
     st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
 
 
