@@ -32,21 +32,20 @@ mid-body so the client's resume path (a ``Range: bytes=N-`` retry) can be tested
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
 import socket
 import struct
-import sys
 import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final, Literal, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer
 
 GatedMode = Literal["auto", "manual"] | bool
 _RouteName = Literal["whoami", "auth_check", "tree", "info", "resolve", "telemetry", "harnesses"]
@@ -200,46 +199,14 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | Literal["un
     return (start, end) if start <= end and start < size else "unsatisfiable"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(LoopbackServer):
     def __init__(self, hub: FakeHub) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.hub = hub
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def close_connections(self) -> None:
-        """Shut every open client socket so idle keep-alive connections end."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client hangs up; report real bugs."""
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output clean."""
 
     def do_GET(self) -> None:
         self._handle("GET")

@@ -30,22 +30,21 @@ socket; ``hang`` answers nothing for 30 s, or until ``stop()``.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
 import re
 import socket
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final, Literal, Self, get_args
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.loopback import LoopbackHandler, LoopbackServer
 
 ProviderId = Literal["openai", "anthropic", "gemini", "xai", "azure"]
 FailureKind = Literal["rate_limit", "server_error", "cut_stream", "hang", "forbidden"]
@@ -586,46 +585,14 @@ def _match_route(method: str, path: str) -> tuple[ProviderId, _Endpoint, str | N
     return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
+class _Server(LoopbackServer):
     def __init__(self, fake: FakeProviders) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def close_connections(self) -> None:
-        """Shut every open client socket so idle keep-alive and hanging handler threads end."""
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet when a client hangs up (timeouts, aborted streams); report real bugs."""
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
     server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        with self.server.connections_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.connections_lock:
-            self.server.connections.discard(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output clean."""
 
     def do_GET(self) -> None:
         self._handle("GET")
