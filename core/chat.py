@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,28 @@ def _mentions_bad_key(error: Exception) -> bool:
     return any(marker in text for marker in ("api key", "api_key_invalid", "incorrect api key", "invalid x-api-key"))
 
 
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and what caused it (litellm wraps connection failures in 500-status errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
+
+
+def _network_failure(error: BaseException) -> ProviderErrorKind | None:
+    """TIMEOUT or UNREACHABLE when the request never got an answer, whatever litellm called it."""
+    import httpx
+
+    for cause in _causes(error):
+        if isinstance(cause, httpx.TimeoutException | TimeoutError):
+            return ProviderErrorKind.TIMEOUT
+        if isinstance(cause, httpx.ConnectError | ConnectionRefusedError | socket.gaierror):
+            return ProviderErrorKind.UNREACHABLE
+    return None
+
+
 def explain_error(error: Exception, target: ModelTarget, partial: bool = False) -> ProviderError:
     """Map any provider exception to a user-safe category and advice; the raw text is never shown."""
     errors = litellm().exceptions
@@ -101,7 +124,8 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False) 
     where = f"Profile → Provider Keys → {label}"
     status = getattr(error, "status_code", None)
     kind, message = ProviderErrorKind.PROVIDER_DOWN, f"{label} had a problem answering. Try again in a moment."
-    if isinstance(error, errors.Timeout):
+    network = _network_failure(error)
+    if isinstance(error, errors.Timeout) or network is ProviderErrorKind.TIMEOUT:
         kind, message = ProviderErrorKind.TIMEOUT, f"{label} did not answer in time. Try again, or pick another model."
     elif isinstance(error, errors.AuthenticationError) or status == 401 or (status == 400 and _mentions_bad_key(error)):
         kind, message = ProviderErrorKind.REJECTED_KEY, f"{label} rejected the saved key. Update it in {where}."
@@ -121,8 +145,9 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False) 
         wait = _retry_after(error)
         message = f"{label} is rate limiting your key" + (f"; wait {wait} s" if wait else "; wait a moment")
         message += " and try again. If it persists, check your plan's quota."
-    elif isinstance(error, errors.APIConnectionError):
-        kind, message = ProviderErrorKind.UNREACHABLE, f"Could not reach {label}. Check the network and try again."
+    elif network is ProviderErrorKind.UNREACHABLE or isinstance(error, errors.APIConnectionError):
+        kind = ProviderErrorKind.UNREACHABLE
+        message = f"Could not reach {label}. Check the server's network connection, then try again."
     elif isinstance(error, errors.BadRequestError) or status == 400:
         kind = ProviderErrorKind.BAD_REQUEST
         message = f"{label} refused the request for {model}. Check the model ID, or shorten the conversation."

@@ -225,3 +225,28 @@ def test_logs_of_a_failed_call_hold_no_key(
     assert reply.error is not None
     assert revoked not in caplog.text and revoked[3:20] not in caplog.text
     assert "[redacted]" in caplog.text
+
+
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+def test_an_unreachable_provider_is_named_as_such(
+    keyed: Services, alice: UserPublic, monkeypatch: pytest.MonkeyPatch, model_ref: str, provider: str, wire_model: str
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for variable in ("OPENAI_API_BASE", "ANTHROPIC_API_BASE", "GEMINI_API_BASE", "XAI_API_BASE"):
+        monkeypatch.setenv(variable, closed)
+    monkeypatch.setenv("APP_ALLOW_ENDPOINTS", closed)
+    from core.services import open_services
+
+    services = open_services(load_settings())
+    if provider == "azure":
+        values = {"endpoint": closed, "api_key": ALICE_KEYS["azure"], "api_version": ""}
+        services.credentials.save(alice.id, "azure", values)
+    reply = start_reply(
+        services.credentials, services.settings, alice.id, model_ref, [{"role": "user", "content": "hi"}]
+    )
+    list(reply)
+    assert reply.error is not None and reply.error.kind is ProviderErrorKind.UNREACHABLE, str(reply.error)
