@@ -21,19 +21,34 @@ head.title("Chat")
 if new_chat.button("New chat", key="new_chat", icon=":material/add:"):
     conversation.messages.clear()
 
+# Widget values are dropped when the user visits another page; what they picked is remembered per user.
+remembered = user_state(user, "chat_choice", {})
+
+
+def remember(name: str, key: str) -> None:
+    remembered[name] = st.session_state[key]
+
+
+options = [*labels, OTHER]
 choice = st.selectbox(
     "Model",
-    [*labels, OTHER],
+    options,
+    index=options.index(remembered["model"]) if remembered.get("model") in options else 0,
     format_func=lambda ref: labels.get(ref, "Other model ID…"),
     key="chat_model",
+    on_change=remember,
+    args=("model", "chat_model"),
 )
 model_ref = choice
 if choice == OTHER:
     model_ref = st.text_input(
         "Model ID",
+        value=remembered.get("typed", ""),
         key="chat_model_id",
         placeholder="azure/<deployment-name>",
         help="provider/model, e.g. azure/my-gpt4o-deployment or openai/gpt-4o",
+        on_change=remember,
+        args=("typed", "chat_model_id"),
     )
 if not models:
     st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID under Other.")

@@ -181,6 +181,12 @@ def test_azure_deployment_chat_by_typed_model_id(services: Services, fake: FakeP
     assert fake.reply_text("azure", "my-gpt4o") in page_text(at)
     assert fake.requests[-1].key == "azure-test-azure-valid"
 
+    open_page(at, "models")
+    open_page(at, "chat")
+    assert at.selectbox(key="chat_model").value == "__other__", "the choice survives a visit to another page"
+    assert at.text_input(key="chat_model_id").value == "azure/my-gpt4o"
+    assert fake.reply_text("azure", "my-gpt4o") in page_text(at), "and so does the conversation"
+
 
 def test_azure_endpoint_refused_at_the_field(services: Services, alice: UserPublic) -> None:
     at = signed_in()
