@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, select
 
 from core.crypto import KeyRing
@@ -77,6 +78,13 @@ class CredentialStore:
         spec = get_provider(provider_id)
         values = clean_values(spec, raw, self._allowed_origins)
         ciphertext = self._key_ring.encrypt(json.dumps(values).encode(), _context(user_id, provider_id))
+        try:
+            row = self._upsert(user_id, provider_id, ciphertext)
+        except IntegrityError:  # another session inserted the same (user, provider) first: update it
+            row = self._upsert(user_id, provider_id, ciphertext)
+        return self._public(spec, row, values)
+
+    def _upsert(self, user_id: int, provider_id: str, ciphertext: str) -> Credential:
         with session(self._engine) as db:
             row = db.exec(
                 select(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
@@ -88,7 +96,7 @@ class CredentialStore:
             row.updated_at = utcnow()
             db.add(row)
             db.commit()
-            return self._public(spec, row, values)
+            return row
 
     def delete(self, user_id: int, provider_id: str) -> bool:
         """Remove the row itself; True when there was one."""
