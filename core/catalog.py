@@ -22,7 +22,6 @@ class ModelChoice:
     provider_label: str
     model_id: str
     label: str
-    is_default: bool = True
 
     @property
     def ref(self) -> str:
