@@ -41,11 +41,10 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.fakes.loopback import LoopbackHandler, LoopbackServer
+from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 
 GatedMode = Literal["auto", "manual"] | bool
 _RouteName = Literal["whoami", "auth_check", "tree", "info", "resolve", "telemetry", "harnesses"]
@@ -258,58 +257,25 @@ class _Handler(LoopbackHandler):
         self.connection.shutdown(socket.SHUT_RDWR)
 
 
-class FakeHub:
+class FakeHub(LoopbackFake):
     """In-process fake of the Hugging Face Hub API; see the module docstring for routes and errors.
 
     Configure through ``tokens`` (token -> user name) and :meth:`add_repo`; inspect :attr:`requests`.
     """
 
+    thread_name = "fake-hub"
+
     def __init__(self) -> None:
+        super().__init__()
         self.tokens: dict[str, str] = {}
         self.repos: dict[str, HubRepo] = {}
         self.requests: list[Recorded] = []
         self._cuts: list[int | None] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.reset()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Bind an ephemeral port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeHub is already running")
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-hub", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close every open connection."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        """Root URL, e.g. ``http://127.0.0.1:54321``: the ``endpoint`` to give huggingface_hub."""
-        if self._server is None:
-            raise RuntimeError("FakeHub is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
     def add_repo(
         self, repo_id: str, files: Mapping[str, bytes], gated: GatedMode = False, granted: frozenset[str] = frozenset()

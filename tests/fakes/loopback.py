@@ -7,7 +7,8 @@ import socket
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -53,3 +54,58 @@ class LoopbackHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output clean."""
+
+
+class LoopbackFake:
+    """Start/stop/url plumbing of a fake: serves a `LoopbackServer` from a daemon thread."""
+
+    thread_name = "loopback-fake"
+
+    def __init__(self) -> None:
+        self._server: LoopbackServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _make_server(self) -> LoopbackServer:
+        raise NotImplementedError
+
+    def _release_waiters(self, stopping: bool) -> None:
+        """Hook for fakes with requests that wait (e.g. a hanging reply): told when serving starts and stops."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Bind an ephemeral port on 127.0.0.1 and serve in a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} is already running")
+        self._release_waiters(stopping=False)
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, releasing any waiting request and open connection."""
+        if self._server is None or self._thread is None:
+            return
+        self._release_waiters(stopping=True)
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    @property
+    def url(self) -> str:
+        """Root URL, e.g. ``http://127.0.0.1:54321``."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"

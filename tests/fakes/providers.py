@@ -40,11 +40,10 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Literal, Self, get_args
+from typing import Any, Final, Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.loopback import LoopbackHandler, LoopbackServer
+from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 
 ProviderId = Literal["openai", "anthropic", "gemini", "xai", "azure"]
 FailureKind = Literal["rate_limit", "server_error", "cut_stream", "hang", "forbidden"]
@@ -707,14 +706,17 @@ class _Handler(LoopbackHandler):
         self.connection.shutdown(socket.SHUT_RDWR)
 
 
-class FakeProviders:
+class FakeProviders(LoopbackFake):
     """In-process fake of five LLM provider HTTP APIs; see the module docstring for routes.
 
     Configure through the public attributes (``keys``, ``models``, ``reply``,
     ``chunks``), inject failures with :meth:`fail`, inspect :attr:`requests`.
     """
 
+    thread_name = "fake-providers"
+
     def __init__(self) -> None:
+        super().__init__()
         self.keys: dict[str, set[str]] = {}
         self.models: dict[str, list[str]] = {}
         self.reply: str | None = None
@@ -723,48 +725,16 @@ class FakeProviders:
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.reset()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
+    def _make_server(self) -> _Server:
+        return _Server(self)
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        """Bind an ephemeral port on 127.0.0.1 and serve in a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("FakeProviders is already running")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-providers", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving, releasing any hanging request and open connection."""
-        if self._server is None or self._thread is None:
-            return
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        """Root URL, e.g. ``http://127.0.0.1:54321`` (also the Azure endpoint)."""
-        if self._server is None:
-            raise RuntimeError("FakeProviders is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def _release_waiters(self, stopping: bool) -> None:
+        if stopping:
+            self._stopping.set()
+        else:
+            self._stopping.clear()
 
     def base(self, provider: ProviderId) -> str:
         """Return the ``api_base`` to give litellm for ``provider``."""
