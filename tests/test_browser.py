@@ -40,26 +40,36 @@ pytestmark = pytest.mark.skipif(
 
 
 def settle(page) -> None:
-    """Wait until the script has stopped running (the cookie component reruns it once after loading)."""
+    """Wait until the script run an action started has finished drawing (on the sign-in page, also the
+    rerun that streamlit-authenticator's cookie component causes after loading)."""
     from playwright.sync_api import expect
 
     page.wait_for_timeout(2500)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
 
 
+def type_into(field, text: str) -> None:
+    """Fill a text input and leave it, as a person does: Streamlit commits a typed value on blur."""
+    field.fill(text)
+    field.press("Tab")
+
+
 def sign_in(page) -> None:
-    """Fill and submit the form; once more if the cookie component's start-up rerun swallowed the submit."""
+    """Fill and submit the form, up to three times: on a loaded machine a submit made while the
+    sign-in page reruns itself (streamlit-authenticator's cookie component does once after loading)
+    can be dropped, leaving the form empty. The closing note of issue 2 records this."""
     from playwright.sync_api import expect
 
-    for _ in range(2):
-        page.get_by_label("User name").fill("alice")
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
+    for _ in range(3):
+        settle(page)
+        type_into(page.get_by_label("User name"), "alice")
+        type_into(page.get_by_label("Password", exact=True), PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         try:
-            expect(page.get_by_text("Signed in as")).to_be_visible(timeout=10_000)
+            expect(page.get_by_text("Signed in as")).to_be_visible(timeout=15_000)
             return
         except AssertionError:
-            settle(page)
+            continue
     expect(page.get_by_text("Signed in as")).to_be_visible()
 
 
@@ -162,7 +172,7 @@ def test_sign_in_save_key_see_models_and_chat(app_url: str, fake: FakeProviders)
         page.get_by_role("link", name="Profile").click()
         settle(page)
         page.get_by_text("OpenAI · not set", exact=True).click()
-        page.get_by_label("API key").first.fill(OPENAI_KEY)
+        type_into(page.get_by_label("API key").first, OPENAI_KEY)
         page.get_by_role("button", name="Save").first.click()
         expect(page.get_by_text("…alid").first).to_be_visible()
         settle(page)
