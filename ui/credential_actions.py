@@ -39,8 +39,6 @@ def save(user: UserPublic, provider_id: str) -> None:
         st.session_state[flash_key(provider_id)] = ("error", str(error), error.field)
         _clear_fields(provider_id, secrets_only=True)
         return
-    finally:
-        raw.clear()
     _clear_fields(provider_id, secrets_only=False)
     st.session_state[mode_key(provider_id)] = None
     st.session_state[flash_key(provider_id)] = (
