@@ -9,14 +9,14 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select
+from sqlmodel import Session, delete, select
 
 from core.crypto import KeyRing
 from core.db import session
 from core.endpoints import validate_endpoint
 from core.errors import CredentialUnreadable, InvalidInput, MissingCredential
 from core.providers import ProviderSpec, get_provider
-from core.schema import Credential, utcnow
+from core.schema import Credential, CredentialStatus, utcnow
 from core.validation import clean_api_version, clean_secret, clean_text
 
 MASK_CHARS = 4
@@ -37,6 +37,19 @@ class CredentialPublic:
     saved_at: datetime
     updated_at: datetime
     readable: bool = True
+    status: KeyStatus | None = None
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """What the app last learned about a key: its last test and its last use in a chat."""
+
+    tested_at: datetime | None = None
+    test_result: str | None = None
+    test_detail: str | None = None
+    used_at: datetime | None = None
+    error_at: datetime | None = None
+    error: str | None = None
 
 
 def _context(user_id: int, provider: str) -> bytes:
@@ -86,17 +99,46 @@ class CredentialStore:
 
     def _upsert(self, user_id: int, provider_id: str, ciphertext: str) -> Credential:
         with session(self._engine) as db:
-            row = db.exec(
-                select(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
-            ).first()
+            row = self._row(db, user_id, provider_id)
             if row is None:
                 row = Credential(user_id=user_id, provider=provider_id, ciphertext=ciphertext, key_id="")
+            elif (status := db.get(CredentialStatus, row.id)) is not None:
+                db.delete(status)  # what was learned about the old key says nothing about the new one
             row.ciphertext = ciphertext
             row.key_id = self._key_ring.current_kid
             row.updated_at = utcnow()
             db.add(row)
             db.commit()
             return row
+
+    def record_test(self, user_id: int, provider_id: str, result: str, detail: str) -> None:
+        """Remember the outcome of a key test (a result name and a user-safe detail)."""
+        self._update_status(user_id, provider_id, tested_at=utcnow(), test_result=result, test_detail=detail[:500])
+
+    def record_use(self, user_id: int, provider_id: str, error: str | None = None) -> None:
+        """Remember that a chat used the key, and the user-safe error it got, if any."""
+        now = utcnow()
+        changes: dict[str, object] = {"used_at": now}
+        if error:
+            changes |= {"error_at": now, "error": error[:500]}
+        self._update_status(user_id, provider_id, **changes)
+
+    def _update_status(self, user_id: int, provider_id: str, **changes: object) -> None:
+        with session(self._engine) as db:
+            row = self._row(db, user_id, provider_id)
+            if row is None:
+                return
+            status = db.get(CredentialStatus, row.id) or CredentialStatus(credential_id=row.id)
+            for name, value in changes.items():
+                setattr(status, name, value)
+            db.add(status)
+            db.commit()
+
+    @staticmethod
+    def _row(db: Session, user_id: int, provider_id: str) -> Credential | None:
+        return db.exec(
+            select(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
+        ).first()
 
     def delete(self, user_id: int, provider_id: str) -> bool:
         """Remove the row itself; True when there was one."""
@@ -110,24 +152,26 @@ class CredentialStore:
     def list(self, user_id: int) -> dict[str, CredentialPublic]:
         """Public views of the user's credentials by provider id; unreadable ones are marked, not hidden."""
         with session(self._engine) as db:
-            rows = db.exec(select(Credential).where(Credential.user_id == user_id)).all()
+            rows = db.exec(
+                select(Credential, CredentialStatus)
+                .join(CredentialStatus, CredentialStatus.credential_id == Credential.id, isouter=True)
+                .where(Credential.user_id == user_id)
+            ).all()
         views = {}
-        for row in rows:
+        for row, status in rows:
             spec = get_provider(row.provider)
             try:
                 values = self._decrypt(row)
             except CredentialUnreadable:
                 values = None
-            views[row.provider] = self._public(spec, row, values)
+            views[row.provider] = self._public(spec, row, values, status)
         return views
 
     def secrets(self, user_id: int, provider_id: str) -> dict[str, str]:
         """The plaintext field values, for the one call that uses them."""
         spec = get_provider(provider_id)
         with session(self._engine) as db:
-            row = db.exec(
-                select(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
-            ).first()
+            row = self._row(db, user_id, provider_id)
         if row is None:
             raise MissingCredential(spec.label)
         try:
@@ -146,10 +190,17 @@ class CredentialStore:
         return values
 
     @staticmethod
-    def _public(spec: ProviderSpec, row: Credential, values: Mapping[str, str] | None) -> CredentialPublic:
+    def _public(
+        spec: ProviderSpec, row: Credential, values: Mapping[str, str] | None, status: CredentialStatus | None = None
+    ) -> CredentialPublic:
+        health = None
+        if status is not None:
+            health = KeyStatus(
+                status.tested_at, status.test_result, status.test_detail, status.used_at, status.error_at, status.error
+            )
         if values is None:
-            return CredentialPublic(spec.id, "", {}, row.created_at, row.updated_at, readable=False)
+            return CredentialPublic(spec.id, "", {}, row.created_at, row.updated_at, readable=False, status=health)
         details = {f.label: values.get(f.name, "") for f in spec.fields if not f.secret}
         return CredentialPublic(
-            spec.id, mask(values.get(spec.mask_field.name, "")), details, row.created_at, row.updated_at
+            spec.id, mask(values.get(spec.mask_field.name, "")), details, row.created_at, row.updated_at, status=health
         )

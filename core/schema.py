@@ -36,3 +36,26 @@ class Credential(SQLModel, table=True):
     key_id: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CredentialStatus(SQLModel, table=True):
+    """What the app last learned about a credential: its key test and its last use in a chat (nothing secret)."""
+
+    __tablename__ = "credential_status"
+
+    credential_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("credential.id", ondelete="CASCADE"), primary_key=True)
+    )
+    tested_at: datetime | None = None
+    test_result: str | None = Field(default=None, max_length=32)
+    test_detail: str | None = Field(default=None, max_length=500)
+    used_at: datetime | None = None
+    error_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=500)
+
+
+class Setting(SQLModel, table=True):
+    """Non-secret facts about the deployment, e.g. the fingerprint of the master key rows were written with."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=500)
