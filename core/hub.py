@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 from core.config import Settings
@@ -51,11 +52,51 @@ def clean_repo_id(text: str | None) -> str:
     return repo_id
 
 
+def _bounded_client():
+    """huggingface_hub's shared client, with a timeout and without following redirects (its default has neither)."""
+    import httpx2
+    from huggingface_hub.utils._http import hf_request_event_hook
+
+    return httpx2.Client(
+        event_hooks={"request": [hf_request_event_hook]},
+        follow_redirects=False,
+        timeout=httpx2.Timeout(HUB_TIMEOUT_SECONDS),
+    )
+
+
+_client_lock = threading.Lock()
+_client_configured = threading.Event()
+
+
 def _api(token: str, endpoint: str | None):
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, set_client_factory
 
+    with _client_lock:  # once per process: setting a factory closes the shared client
+        if not _client_configured.is_set():
+            set_client_factory(_bounded_client)
+            _client_configured.set()
     return HfApi(endpoint=endpoint or DEFAULT_ENDPOINT, token=token)
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who a token belongs to, and whether it may read (download) models."""
+
+    name: str
+    can_read: bool
+    role: str
+
+
+def whoami(token: str, endpoint: str | None = None) -> Account:
+    """The token's account; HfHubHTTPError or OSError when the Hub refuses or cannot be reached."""
+    with secrets_in_use([token]):
+        info = _api(token, endpoint).whoami(token=token)
+    access = (info.get("auth") or {}).get("accessToken") or {}
+    role = str(access.get("role") or "unknown")
+    scopes = (access.get("fineGrained") or {}).get("global") or []
+    can_read = role in {"read", "write"} or (role == "fineGrained" and "read-repos" in scopes)
+    return Account(name=str(info.get("name") or "?"), can_read=can_read, role=role)
 
 
 def check_access(repo_id: str, token: str, endpoint: str | None = None) -> Access:

@@ -36,7 +36,11 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ProviderSpec:
-    """Everything the app knows about one provider."""
+    """Everything the app knows about one provider.
+
+    `api_base` is the provider's own API root (a deployment may override it); `listing` names the dialect of its
+    list-models endpoint (see core.discovery), None when it has none.
+    """
 
     id: str
     label: str
@@ -48,6 +52,8 @@ class ProviderSpec:
     litellm_prefix: str | None = None
     model_hub: bool = False
     note: str = ""
+    api_base: str = ""
+    listing: str | None = None
 
     @property
     def chat_capable(self) -> bool:
@@ -79,6 +85,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             ModelSpec("gpt-4o", "GPT-4o"),
         ),
         litellm_prefix="openai",
+        api_base="https://api.openai.com/v1",
+        listing="openai",
     ),
     ProviderSpec(
         id="anthropic",
@@ -92,6 +100,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             ModelSpec("claude-3-5-haiku", "Claude 3.5 Haiku", wire_id="claude-3-5-haiku-latest"),
         ),
         litellm_prefix="anthropic",
+        api_base="https://api.anthropic.com",
+        listing="anthropic",
     ),
     ProviderSpec(
         id="gemini",
@@ -105,6 +115,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             ModelSpec("gemini-1.5-pro", "Gemini 1.5 Pro"),
         ),
         litellm_prefix="gemini",
+        api_base="https://generativelanguage.googleapis.com/v1beta",
+        listing="gemini",
     ),
     ProviderSpec(
         id="xai",
@@ -118,6 +130,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             ModelSpec("grok-2-mini", "Grok 2 Mini"),
         ),
         litellm_prefix="xai",
+        api_base="https://api.x.ai/v1",
+        listing="openai",
     ),
     ProviderSpec(
         id="azure",
@@ -150,6 +164,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             ),
         ),
         litellm_prefix="azure",
+        listing="azure",
         note=(
             "Azure uses your **deployment name** as the model ID: in Chat, type `azure/<deployment-name>` as the model."
         ),
