@@ -1,9 +1,24 @@
-"""Profile → Provider Keys: one card per provider; saved credentials are shown masked only."""
+"""Profile → Provider Keys: one card per provider; saved credentials are shown masked, with their health."""
 
 import streamlit as st
 
+from core.credentials import CredentialPublic
+from core.health import RESULT_LABELS, KeyTestResult
 from core.providers import PROVIDERS, ProviderSpec
-from ui.credential_actions import delete, field_key, flash_key, mode_key, save, set_mode
+from ui.credential_actions import (
+    delete,
+    field_key,
+    flash_key,
+    mode_key,
+    request_retest,
+    run_retest,
+    save,
+    save_and_test,
+    set_mode,
+    take_pending,
+    take_retest,
+    test_waiting,
+)
 from ui.format import when
 from ui.signin import require_user
 from ui.state import get_services, user_catalog
@@ -14,7 +29,17 @@ credentials = {section.spec.id: section.credential for section in user_catalog(g
 st.title("Profile")
 st.caption(f"{user.name} · {user.email}")
 st.header("Provider Keys")
-st.write("Paste a provider's credentials and click **Save**: its models then appear on the **Models** page.")
+st.write(
+    "Paste a provider's credentials and click **Save**: the key is tested with the provider, "
+    "then its models appear on the **Models** page."
+)
+
+RESULT_COLORS = {
+    KeyTestResult.VALID: "green",
+    KeyTestResult.NO_ACCESS: "orange",
+    KeyTestResult.UNREACHABLE: "orange",
+    KeyTestResult.REJECTED: "red",
+}
 
 
 def card_title(spec: ProviderSpec) -> str:
@@ -23,7 +48,11 @@ def card_title(spec: ProviderSpec) -> str:
         return f"{spec.label} · not set"
     if not credential.readable:
         return f"{spec.label} · :orange[needs re-entry]"
-    return f"{spec.label} · :green[saved] {credential.masked}"
+    status = credential.status
+    if status is None or status.test_result not in RESULT_LABELS:
+        return f"{spec.label} · :green[saved] {credential.masked}"
+    result = KeyTestResult(status.test_result)
+    return f"{spec.label} · :{RESULT_COLORS[result]}[{RESULT_LABELS[result]}] {credential.masked}"
 
 
 def credential_form(spec: ProviderSpec, flash_field: str | None, flash_text: str | None) -> None:
@@ -46,10 +75,26 @@ def credential_form(spec: ProviderSpec, flash_field: str | None, flash_text: str
         st.error(flash_text)
 
 
+def health(credential: CredentialPublic) -> None:
+    """When the key was saved, tested and used, and what the provider last said about it."""
+    status = credential.status
+    lines = [f"Saved key: `{credential.masked}` · saved {when(credential.updated_at)}"]
+    if status is not None and status.tested_at is not None:
+        lines.append(f"Last tested {when(status.tested_at)}: **{RESULT_LABELS.get(status.test_result, '?')}**")
+    else:
+        lines.append("Not tested yet.")
+    lines.append(f"Last used for a chat: {when(status.used_at) if status and status.used_at else 'never'}")
+    st.markdown("  \n".join(lines))
+    if status is not None and status.test_detail:
+        st.caption(status.test_detail)
+    if status is not None and status.error and status.error_at:
+        st.caption(f"Last chat error ({when(status.error_at)}): {status.error}")
+
+
 def saved_credential(spec: ProviderSpec) -> None:
     credential = credentials[spec.id]
     if credential.readable:
-        st.markdown(f"Saved key: `{credential.masked}` · saved {when(credential.updated_at)}")
+        health(credential)
         for label, value in credential.details.items():
             st.markdown(f"{label}: `{value}`")
     else:
@@ -58,27 +103,47 @@ def saved_credential(spec: ProviderSpec) -> None:
             "Enter it again with **Replace**."
         )
     mode = st.session_state.get(mode_key(spec.id))
-    left, right, _ = st.columns([1, 1, 4])
+    test, replace, remove, _ = st.columns([1, 1, 1, 3])
     if mode == "confirm_delete":
         st.warning(f"Delete the saved {spec.label} credential? Its models disappear from Models and Chat.")
-        left.button("Delete", key=f"confirm_delete:{spec.id}", type="primary", on_click=delete, args=(user, spec.id))
-        right.button("Cancel", key=f"cancel:{spec.id}", on_click=set_mode, args=(spec.id, None))
+        test.button("Delete", key=f"confirm_delete:{spec.id}", type="primary", on_click=delete, args=(user, spec.id))
+        replace.button("Cancel", key=f"cancel:{spec.id}", on_click=set_mode, args=(spec.id, None))
     elif mode != "replace":
-        left.button("Replace", key=f"replace:{spec.id}", on_click=set_mode, args=(spec.id, "replace"))
-        right.button("Delete", key=f"delete:{spec.id}", on_click=set_mode, args=(spec.id, "confirm_delete"))
+        if credential.readable:
+            test.button("Test again", key=f"retest:{spec.id}", on_click=request_retest, args=(spec.id,))
+        replace.button("Replace", key=f"replace:{spec.id}", on_click=set_mode, args=(spec.id, "replace"))
+        remove.button("Delete", key=f"delete:{spec.id}", on_click=set_mode, args=(spec.id, "confirm_delete"))
 
+
+def run_key_test(spec: ProviderSpec) -> None:
+    """Run a pending save or Test again inside the card, showing progress, then redraw with the outcome."""
+    pending = take_pending(spec.id)
+    again = take_retest(spec.id)
+    if pending is None and not again:
+        return
+    with st.status(f"Testing your {spec.label} key with {spec.label}…") as progress:
+        if pending is not None:
+            save_and_test(user, spec.id, pending)
+        else:
+            run_retest(user, spec.id)
+        progress.update(label="Key test finished.", state="complete")
+    st.rerun()
+
+
+FLASH = {"success": st.success, "warning": st.warning}
 
 for spec in PROVIDERS:
     flash = st.session_state.pop(flash_key(spec.id), None)
     kind, text, flash_field = flash if flash else (None, None, None)
-    with st.expander(card_title(spec), expanded=flash is not None):
+    with st.expander(card_title(spec), expanded=flash is not None or test_waiting(spec.id)):
         st.markdown(f"**{spec.create_label}**: [{spec.create_url}]({spec.create_url})")
         st.markdown("\n".join(f"{number}. {step}" for number, step in enumerate(spec.steps, start=1)))
         if spec.note:
             st.info(spec.note)
-        if kind == "success":
-            st.success(text)
-            st.toast(text, icon=":material/check_circle:")
+        run_key_test(spec)
+        if kind in FLASH:
+            FLASH[kind](text)
+            st.toast(text, icon=":material/check_circle:" if kind == "success" else ":material/warning:")
         if credentials.get(spec.id) is not None:
             saved_credential(spec)
         if credentials.get(spec.id) is None or st.session_state.get(mode_key(spec.id)) == "replace":

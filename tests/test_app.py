@@ -111,7 +111,7 @@ def test_the_whole_guide(services: Services, fake: FakeProviders, alice: UserPub
     assert "No provider key is saved yet" in page_text(at)
 
     save_openai_key(at)
-    assert at.expander[0].label.startswith("OpenAI · :green[saved] …alid")
+    assert at.expander[0].label.startswith("OpenAI · :green[valid] …alid")
     assert "OpenAI saved" in page_text(at)
     state = {key: repr(at.session_state[key]) for key in at.session_state._state._state.filtered_state}
     assert not [key for key, value in state.items() if OPENAI_KEY in value]
@@ -128,7 +128,7 @@ def test_the_whole_guide(services: Services, fake: FakeProviders, alice: UserPub
     shown = page_text(at)
     assert "Hello there" in shown
     assert fake.reply_text("openai", "gpt-4o-mini") in shown
-    assert [(r.key, r.model) for r in fake.requests] == [(OPENAI_KEY, "gpt-4o-mini")]
+    assert [(r.key, r.model) for r in fake.requests if r.method == "POST"] == [(OPENAI_KEY, "gpt-4o-mini")]
     assert OPENAI_KEY not in shown
 
     at.run()
@@ -146,7 +146,8 @@ def test_refused_key_is_explained_at_the_field_and_changes_nothing(services: Ser
     assert at.text_input(key="field:openai:api_key").value in ("", None), "a typed secret is not kept"
 
 
-def test_replace_then_delete(services: Services, alice: UserPublic) -> None:
+def test_replace_then_delete(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    fake.keys["openai"].add("sk-replacement-key-9999")
     at = signed_in()
     save_openai_key(at)
     at.button(key="replace:openai").click().run()
@@ -202,8 +203,10 @@ def test_azure_endpoint_refused_at_the_field(services: Services, alice: UserPubl
 def test_rejected_key_in_chat_says_what_to_do_and_keeps_the_message(
     services: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
+    fake.keys["openai"].add("sk-revoked-key-0000")
     at = signed_in()
     save_openai_key(at, "sk-revoked-key-0000")
+    fake.keys["openai"].discard("sk-revoked-key-0000")  # revoked after it was saved
     open_page(at, "chat")
     at.chat_input(key="chat_input").set_value("Is my key fine?").run()
     assert any(
@@ -268,3 +271,41 @@ def test_models_page_checks_hugging_face_access(services: Services, alice: UserP
     at.text_input(key="hub_repo_id").input(OPEN_REPO)
     at.button(key="hub_check").click().run()
     assert any(OPEN_REPO in s.value for s in at.success)
+
+
+def test_a_key_the_provider_rejects_is_not_saved(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    at = signed_in()
+    save_openai_key(at, "sk-typo-in-the-key-1234")
+    assert not at.exception, at.exception
+    assert any("OpenAI rejected this key" in e.value and "Nothing was saved" in e.value for e in at.error)
+    assert services.credentials.list(alice.id) == {}
+    assert at.expander[0].label == "OpenAI · not set"
+    assert at.text_input(key="field:openai:api_key").value in ("", None)
+
+
+def test_an_unreachable_provider_saves_unverified_then_test_again(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    fake.fail("openai", "server_error")
+    at = signed_in()
+    save_openai_key(at)
+    assert at.expander[0].label == "OpenAI · :orange[unverified (provider unreachable)] …alid"
+    assert any("marked unverified" in w.value for w in at.warning)
+    assert "Last tested" in page_text(at) and "OpenAI is having problems (HTTP 500)." in page_text(at)
+
+    at.button(key="retest:openai").click().run()
+    assert not at.exception, at.exception
+    assert at.expander[0].label == "OpenAI · :green[valid] …alid"
+    assert any("OpenAI key valid" in s.value for s in at.success)
+    assert services.credentials.list(alice.id)["openai"].status.test_result == "valid"
+
+
+def test_the_card_shows_the_last_test_and_that_the_key_was_never_used(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    at = signed_in()
+    save_openai_key(at)
+    shown = page_text(at)
+    assert "Last tested" in shown and "**valid**" in shown
+    assert "Key works: OpenAI lists 2 chat models for it." in shown
+    assert "Last used for a chat: never" in shown

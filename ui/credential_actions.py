@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from core.errors import InvalidInput
+from core.credentials import clean_values
+from core.errors import AppError, InvalidInput
+from core.health import KeyRejected, KeyTestResult, retest, save_tested
 from core.providers import get_provider
 from core.users import UserPublic
 from ui.state import get_services, mark_catalog_stale
@@ -18,6 +22,20 @@ def flash_key(provider_id: str) -> str:
     return f"flash:{provider_id}"
 
 
+def pending_key(provider_id: str) -> str:
+    """Cleaned values waiting for their key test, in this run only (popped before anything is drawn)."""
+    return f"pending:{provider_id}"
+
+
+def retest_key(provider_id: str) -> str:
+    return f"retest_requested:{provider_id}"
+
+
+def test_waiting(provider_id: str) -> bool:
+    """A Save or Test again is waiting to run its key test."""
+    return pending_key(provider_id) in st.session_state or retest_key(provider_id) in st.session_state
+
+
 def mode_key(provider_id: str) -> str:
     """Which form a card shows: None (the saved credential), "replace" or "confirm_delete"."""
     return f"mode:{provider_id}"
@@ -29,24 +47,68 @@ def _clear_fields(provider_id: str, secrets_only: bool) -> None:
             st.session_state.pop(field_key(provider_id, field.name), None)
 
 
+def _flash(provider_id: str, kind: str, text: str, field: str | None = None) -> None:
+    st.session_state[flash_key(provider_id)] = (kind, text, field)
+
+
 def save(user: UserPublic, provider_id: str) -> None:
-    """Save the card's fields; on a refused value, say why at the field and keep the old credential."""
+    """Check the card's fields; a malformed value is explained at its field, a good one waits for its key test."""
     spec = get_provider(provider_id)
     raw = {field.name: st.session_state.get(field_key(provider_id, field.name)) for field in spec.fields}
     try:
-        get_services().credentials.save(user.id, provider_id, raw)
+        values = clean_values(spec, raw, get_services().settings.allow_endpoints)
     except InvalidInput as error:
-        st.session_state[flash_key(provider_id)] = ("error", str(error), error.field)
+        _flash(provider_id, "error", str(error), error.field)
         _clear_fields(provider_id, secrets_only=True)
         return
     _clear_fields(provider_id, secrets_only=False)
+    st.session_state[pending_key(provider_id)] = values
+
+
+def take_pending(provider_id: str) -> dict[str, Any] | None:
+    """The values a Save left for testing, removed from session state as they are taken."""
+    return st.session_state.pop(pending_key(provider_id), None)
+
+
+def save_and_test(user: UserPublic, provider_id: str, values: dict[str, Any]) -> None:
+    """Test the key with the provider, save it unless rejected, and leave the outcome for the card to show."""
+    spec = get_provider(provider_id)
+    services = get_services()
+    try:
+        _, outcome = save_tested(services.credentials, services.settings, user.id, provider_id, values)
+    except KeyRejected as error:
+        _flash(provider_id, "error", str(error), error.field)
+        return
+    finally:
+        values.clear()
     st.session_state[mode_key(provider_id)] = None
-    st.session_state[flash_key(provider_id)] = (
-        "success",
-        f"{spec.label} saved. Its models are on the Models page.",
-        None,
-    )
     mark_catalog_stale(user)
+    if outcome.result is KeyTestResult.VALID:
+        _flash(provider_id, "success", f"{spec.label} saved. {outcome.detail} Its models are on the Models page.")
+    else:
+        _flash(provider_id, "warning", f"{spec.label} saved, marked {outcome.label}: {outcome.detail}")
+
+
+def request_retest(provider_id: str) -> None:
+    st.session_state[retest_key(provider_id)] = True
+
+
+def take_retest(provider_id: str) -> bool:
+    return bool(st.session_state.pop(retest_key(provider_id), False))
+
+
+def run_retest(user: UserPublic, provider_id: str) -> None:
+    """Test the saved credential again and leave the outcome for the card to show."""
+    spec = get_provider(provider_id)
+    services = get_services()
+    try:
+        outcome = retest(services.credentials, services.settings, user.id, provider_id)
+    except AppError as error:
+        _flash(provider_id, "error", str(error))
+        return
+    mark_catalog_stale(user)
+    kind = "success" if outcome.result is KeyTestResult.VALID else "warning"
+    _flash(provider_id, kind, f"{spec.label} key {outcome.label}: {outcome.detail}")
 
 
 def delete(user: UserPublic, provider_id: str) -> None:
