@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from core.config import Settings, strip_server_keys
+from core.conversations import ConversationStore
 from core.credentials import CredentialStore
 from core.crypto import KeyRing
 from core.db import make_engine
 from core.keys import load_key_ring
+from core.throttle import SignInThrottle
 from core.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,8 @@ class Services:
     key_ring: KeyRing
     users: UserStore
     credentials: CredentialStore
+    conversations: ConversationStore
+    throttle: SignInThrottle
 
 
 def open_services(settings: Settings) -> Services:
@@ -41,4 +45,6 @@ def open_services(settings: Settings) -> Services:
         key_ring=key_ring,
         users=UserStore(engine),
         credentials=CredentialStore(engine, key_ring, settings.allow_endpoints),
+        conversations=ConversationStore(engine),
+        throttle=SignInThrottle(engine),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 import streamlit as st
@@ -13,6 +14,7 @@ from streamlit_authenticator.utilities import LoginError, RegisterError
 
 from core.keys import load_cookie_key
 from core.services import Services
+from core.throttle import SignInThrottle
 from core.users import UserPublic
 from ui.state import get_services
 
@@ -33,7 +35,32 @@ def _authenticator(services: Services) -> tuple[stauth.Authenticate, dict, dict]
         auto_hash=False,
         login_sleep_time=0,
     )
+    _throttle_password_checks(authenticator, services.throttle)
     return authenticator, credentials, copy.deepcopy(credentials)
+
+
+def _throttle_password_checks(authenticator: stauth.Authenticate, throttle: SignInThrottle) -> None:
+    """Rate-limit password sign-ins per user name (streamlit-authenticator has no lockout of its own).
+
+    Wraps this authenticator's controller: a locked name is refused before its password is checked, a wrong
+    password is counted, a right one clears the count. Cookie re-entry (a token, no password) is untouched.
+    """
+    controller = authenticator.authentication_controller
+    check_password = controller.login
+
+    def login(username: str | None = None, password: str | None = None, *args: Any, **kwargs: Any) -> bool | None:
+        if not (username and password):
+            return check_password(username, password, *args, **kwargs)
+        if wait := throttle.wait_seconds(username):
+            raise LoginError(f"Too many failed sign-ins for this user name. Try again in {wait} s.")
+        signed_in = check_password(username, password, *args, **kwargs)
+        if signed_in:
+            throttle.clear(username)
+        elif lock := throttle.record_failure(username):
+            raise LoginError(f"Wrong user name or password. Too many failed sign-ins: try again in {lock} s.")
+        return signed_in
+
+    controller.login = login
 
 
 def _verified_user(services: Services) -> UserPublic | None:
@@ -61,8 +88,9 @@ def _sign_in_forms(services: Services, authenticator: stauth.Authenticate) -> No
             authenticator.login(location="main", key="login", fields=LOGIN_FIELDS)
         except LoginError as error:
             st.error(str(error))
-        if st.session_state.get("authentication_status") is False:
-            st.error("Wrong user name or password.")
+        else:
+            if st.session_state.get("authentication_status") is False:
+                st.error("Wrong user name or password.")
     if services.settings.allow_signup:
         with tabs[1]:
             try:
