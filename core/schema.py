@@ -59,3 +59,14 @@ class Setting(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(max_length=500)
+
+
+class SignInFailure(SQLModel, table=True):
+    """Failed sign-ins per user name (existing or not), to slow down password guessing."""
+
+    __tablename__ = "sign_in_failure"
+
+    username: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    last_failure_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None
