@@ -13,7 +13,7 @@ from core.config import Settings
 from core.credentials import CredentialStore
 from core.endpoints import validate_endpoint
 from core.errors import ProviderError, ProviderErrorKind
-from core.llm import litellm
+from core.llm import litellm, no_redirect_client
 from core.providers import ProviderSpec
 from core.redaction import secrets_in_use
 
@@ -200,6 +200,7 @@ def start_reply(
             max_tokens=MAX_OUTPUT_TOKENS,
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
+            **no_redirect_client(target.spec.litellm_prefix or ""),
             **arguments,
         )
 

@@ -7,7 +7,11 @@ from urllib.parse import SplitResult, urlsplit
 
 from core.errors import InvalidEndpoint
 
-AZURE_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.(?:openai\.azure\.com|cognitiveservices\.azure\.com)$")
+# One DNS label (at most 63 characters, not an IDNA `xn--` form) under one of Azure OpenAI's two domains.
+AZURE_HOST = re.compile(
+    r"^(?!xn--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:openai\.azure\.com|cognitiveservices\.azure\.com)$"
+)
+MAX_CHARS = 2048
 HINT = "Use your resource's endpoint, like https://my-resource.openai.azure.com"
 
 
@@ -28,6 +32,11 @@ def normalize_origin(text: str) -> str:
 def validate_endpoint(value: str, allowed_origins: tuple[str, ...] = (), field: str = "endpoint") -> str:
     """The endpoint as `scheme://host[:port]`, or InvalidEndpoint saying why it was refused."""
     text = value.strip()
+    if len(text) > MAX_CHARS:
+        raise InvalidEndpoint(f"The endpoint URL is too long. {HINT}", field)
+    # urlsplit silently drops tabs and line breaks, and str.lower() turns some non-ASCII letters into ASCII ones.
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise InvalidEndpoint(f"The endpoint must be one line of plain ASCII characters, without spaces. {HINT}", field)
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018  (raises ValueError on a malformed port)
@@ -49,7 +58,7 @@ def validate_endpoint(value: str, allowed_origins: tuple[str, ...] = (), field: 
     if parts.port not in {None, 443}:
         raise InvalidEndpoint(f"The endpoint must use the standard https port. {HINT}", field)
     host = parts.hostname or ""
-    if not host.isascii() or not AZURE_HOST.match(host):
+    if not AZURE_HOST.match(host):
         raise InvalidEndpoint(
             "Only Azure OpenAI endpoints (*.openai.azure.com or *.cognitiveservices.azure.com) are allowed. "
             "An administrator can allow a private gateway with APP_ALLOW_ENDPOINTS.",

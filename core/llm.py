@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from types import ModuleType
+from typing import Any
 
 # litellm fetches price maps, header configs and tokenizers from the internet unless told not to,
 # and reads these variables at import time (it also imports huggingface_hub, which reads its own).
@@ -16,8 +17,14 @@ OFFLINE_FLAGS = {
     "HF_HUB_DISABLE_TELEMETRY": "1",
 }
 
+# litellm reaches OpenAI and Azure through the openai SDK, built on `litellm.client_session`, and the other
+# providers through its own HTTPHandler, which a call can be given as `client=`. Both follow redirects by
+# default, which would send a request (and the key in its headers) on to whatever host a redirect names.
+SDK_PREFIXES = frozenset({"openai", "azure"})
+
 _lock = threading.Lock()
 _module: ModuleType | None = None
+_handler: Any = None
 
 
 def litellm() -> ModuleType:
@@ -38,8 +45,24 @@ def litellm() -> ModuleType:
                 module.callbacks = []
                 module.success_callback = []
                 module.failure_callback = []
+                _no_redirects(module)
                 _module = module
     return _module
+
+
+def _no_redirects(module: ModuleType) -> None:
+    """One shared HTTP client that never follows a redirect, for the SDK-based and the other providers."""
+    global _handler
+    from litellm.llms.custom_httpx.http_handler import HTTPHandler
+
+    _handler = HTTPHandler(follow_redirects=False)
+    module.client_session = _handler.client
+
+
+def no_redirect_client(litellm_prefix: str) -> dict[str, Any]:
+    """The `client=` argument a completion for this provider needs so that no redirect is followed."""
+    litellm()
+    return {} if litellm_prefix in SDK_PREFIXES else {"client": _handler}
 
 
 def warm_in_background() -> threading.Thread:
