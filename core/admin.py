@@ -9,7 +9,10 @@ import sys
 from core.config import load_settings
 from core.crypto import generate_master_key
 from core.errors import AppError
+from core.key_rotation import rotate_keys
 from core.services import open_services
+
+ROTATION_PROGRESS_EVERY = 100
 
 
 def _read_password() -> str:
@@ -42,6 +45,19 @@ def new_master_key(_args: argparse.Namespace) -> str:
     return generate_master_key()
 
 
+def rotate(_args: argparse.Namespace) -> str:
+    services = open_services(load_settings())
+
+    def progress(done: int, total: int) -> None:
+        if done % ROTATION_PROGRESS_EVERY == 0 or done == total:
+            print(f"re-encrypted {done}/{total}", flush=True)
+
+    report = rotate_keys(services.engine, services.key_ring, progress)
+    if report.unreadable:
+        raise AppError(report.summary(services.key_ring.current_kid))
+    return report.summary(services.key_ring.current_kid)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m core.admin", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -55,6 +71,10 @@ def parser() -> argparse.ArgumentParser:
     remove.add_argument("username")
     remove.set_defaults(run=delete_user)
     commands.add_parser("new-master-key", help="print a new random master key").set_defaults(run=new_master_key)
+    commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every credential under the newest key in APP_MASTER_KEY (resumable; then drop old keys)",
+    ).set_defaults(run=rotate)
     return root
 
 

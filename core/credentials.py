@@ -52,7 +52,7 @@ class KeyStatus:
     error: str | None = None
 
 
-def _context(user_id: int, provider: str) -> bytes:
+def credential_context(user_id: int, provider: str) -> bytes:
     """Associated data binding a ciphertext to its owner and provider."""
     return f"credential/v1/user={user_id}/provider={provider}".encode()
 
@@ -90,7 +90,7 @@ class CredentialStore:
         """Validate and store (or replace) a credential in one transaction; a refused value changes nothing."""
         spec = get_provider(provider_id)
         values = clean_values(spec, raw, self._allowed_origins)
-        ciphertext = self._key_ring.encrypt(json.dumps(values).encode(), _context(user_id, provider_id))
+        ciphertext = self._key_ring.encrypt(json.dumps(values).encode(), credential_context(user_id, provider_id))
         try:
             row = self._upsert(user_id, provider_id, ciphertext)
         except IntegrityError:  # another session inserted the same (user, provider) first: update it
@@ -180,7 +180,7 @@ class CredentialStore:
             raise CredentialUnreadable(spec.label) from None
 
     def _decrypt(self, row: Credential) -> dict[str, str]:
-        plaintext = self._key_ring.decrypt(row.ciphertext, _context(row.user_id, row.provider))
+        plaintext = self._key_ring.decrypt(row.ciphertext, credential_context(row.user_id, row.provider))
         try:
             values = json.loads(plaintext)
         except ValueError:

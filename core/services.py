@@ -12,6 +12,7 @@ from core.conversations import ConversationStore
 from core.credentials import CredentialStore
 from core.crypto import KeyRing
 from core.db import make_engine
+from core.key_rotation import check_master_key
 from core.keys import load_key_ring
 from core.throttle import SignInThrottle
 from core.users import UserStore
@@ -39,6 +40,8 @@ def open_services(settings: Settings) -> Services:
         )
     key_ring = load_key_ring(settings)
     engine = make_engine(settings.database_url)
+    for warning in check_master_key(engine, key_ring):
+        log.warning(warning)
     return Services(
         settings=settings,
         engine=engine,
