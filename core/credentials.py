@@ -124,6 +124,12 @@ class CredentialStore:
         self._update_status(user_id, provider_id, **changes)
 
     def _update_status(self, user_id: int, provider_id: str, **changes: object) -> None:
+        try:
+            self._write_status(user_id, provider_id, changes)
+        except IntegrityError:  # another session created the status row first: update it
+            self._write_status(user_id, provider_id, changes)
+
+    def _write_status(self, user_id: int, provider_id: str, changes: Mapping[str, object]) -> None:
         with session(self._engine) as db:
             row = self._row(db, user_id, provider_id)
             if row is None:

@@ -142,24 +142,3 @@ def test_deleting_a_user_deletes_their_credentials(services: Services, alice: Us
     assert services.users.delete("alice") is True
     with sqlite3.connect(services.engine.url.database) as db:
         assert db.execute("SELECT COUNT(*) FROM credential").fetchone() == (0,)
-
-
-def test_many_sessions_saving_and_reading_at_once(services: Services) -> None:
-    """50 threads, 10 users, SQLite: no error, and the last write per (user, provider) is what stays."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    users = [services.users.add(f"user{n}", f"User {n}", f"user{n}@example.com", "password-123") for n in range(10)]
-
-    def work(thread: int) -> None:
-        user = users[thread % 10]
-        for round_ in range(5):
-            services.credentials.save(user.id, "openai", {"api_key": f"sk-user{user.id}-thread{thread:02d}-{round_}"})
-            assert services.credentials.secrets(user.id, "openai")["api_key"].startswith(f"sk-user{user.id}-")
-            services.credentials.list(user.id)
-
-    with ThreadPoolExecutor(max_workers=50) as pool:
-        list(pool.map(work, range(50)))
-    for user in users:
-        final = services.credentials.secrets(user.id, "openai")["api_key"]
-        assert final.startswith(f"sk-user{user.id}-thread") and final.endswith("-4")
-        assert list(services.credentials.list(user.id)) == ["openai"]
