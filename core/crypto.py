@@ -110,7 +110,7 @@ class KeyRing:
             version, kid, body = token.split(".")
             key = self._by_kid[kid]
             blob = base64.urlsafe_b64decode(body.encode("ascii"))
-        except (AttributeError, ValueError, KeyError, binascii.Error, UnicodeEncodeError):
+        except (AttributeError, TypeError, ValueError, KeyError, binascii.Error, UnicodeEncodeError):
             raise CredentialUnreadable() from None
         if version != FORMAT_VERSION or len(blob) < NONCE_BYTES + 16:
             raise CredentialUnreadable()
@@ -121,5 +121,7 @@ class KeyRing:
 
     def key_id_of(self, token: str) -> str | None:
         """Which key encrypted a stored value (None when it is not in our format)."""
+        if not isinstance(token, str):
+            return None
         parts = token.split(".")
         return parts[1] if len(parts) == 3 and parts[0] == FORMAT_VERSION else None
