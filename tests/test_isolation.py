@@ -1,0 +1,137 @@
+"""Two users, every credential, every function that reads, uses, changes, lists or deletes one: B never reaches A's."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+import pytest
+
+from core.catalog import available_models, build_catalog
+from core.chat import start_reply
+from core.errors import MissingCredential
+from core.health import KeyRejected, retest, save_tested
+from core.hub import check_user_access
+from core.providers import PROVIDERS
+from core.services import Services
+from core.users import UserPublic
+from tests.fakes.hub import FakeHub
+from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
+from tests.test_app import open_page, page_text, signed_in
+
+ALICE = {**DEFAULT_KEYS, "huggingface": "hf_test_granted_token"}
+PROVIDER_IDS = [spec.id for spec in PROVIDERS]
+
+
+def values(fake: FakeProviders, provider: str, key: str) -> dict[str, str]:
+    field = "token" if provider == "huggingface" else "api_key"
+    extra = {"endpoint": fake.url} if provider == "azure" else {}
+    return {field: key, **extra}
+
+
+@pytest.fixture
+def alice_keys(services: Services, fake: FakeProviders, alice: UserPublic) -> dict[str, dict[str, str]]:
+    """Alice has a credential for every provider; what each decrypts to."""
+    for provider in PROVIDER_IDS:
+        services.credentials.save(alice.id, provider, values(fake, provider, ALICE[provider]))
+    return {provider: services.credentials.secrets(alice.id, provider) for provider in PROVIDER_IDS}
+
+
+def unchanged(services: Services, alice: UserPublic, before: dict[str, dict[str, str]]) -> None:
+    assert {p: services.credentials.secrets(alice.id, p) for p in PROVIDER_IDS} == before
+    assert all(view.status is None for view in services.credentials.list(alice.id).values())
+
+
+def chat_ref(provider: str) -> str:
+    spec = next(s for s in PROVIDERS if s.id == provider)
+    return f"{provider}/{spec.default_models[0].id}" if spec.default_models else f"{provider}/my-gpt4o"
+
+
+OPERATIONS: dict[str, Callable[[Services, FakeProviders, UserPublic, str], object]] = {
+    "read": lambda s, f, bob, p: s.credentials.secrets(bob.id, p),
+    "list": lambda s, f, bob, p: s.credentials.list(bob.id),
+    "catalog": lambda s, f, bob, p: available_models(build_catalog(s.credentials.list(bob.id))),
+    "delete": lambda s, f, bob, p: s.credentials.delete(bob.id, p),
+    "record use": lambda s, f, bob, p: s.credentials.record_use(bob.id, p, "boom"),
+    "record test": lambda s, f, bob, p: s.credentials.record_test(bob.id, p, "rejected", "boom"),
+    "test again": lambda s, f, bob, p: retest(s.credentials, s.settings, bob.id, p),
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDER_IDS)
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_bob_cannot_reach_alices_credential(
+    services: Services,
+    fake: FakeProviders,
+    alice: UserPublic,
+    bob: UserPublic,
+    alice_keys: dict[str, dict[str, str]],
+    operation: str,
+    provider: str,
+):
+    try:
+        result = OPERATIONS[operation](services, fake, bob, provider)
+    except MissingCredential:
+        result = None
+    assert result in (None, {}, [], False), f"{operation} gave Bob something: {result!r}"
+    unchanged(services, alice, alice_keys)
+    assert fake.requests == [], "nothing was sent to a provider in Bob's name"
+
+
+@pytest.mark.parametrize("provider", [spec.id for spec in PROVIDERS if spec.chat_capable])
+def test_bob_cannot_chat_with_alices_key(
+    services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic, alice_keys, provider: str
+):
+    with pytest.raises(MissingCredential):
+        start_reply(services.credentials, services.settings, bob.id, chat_ref(provider), [])
+    assert fake.requests == []
+    unchanged(services, alice, alice_keys)
+
+
+def test_bob_cannot_use_alices_hugging_face_token(
+    services: Services, hub: FakeHub, alice: UserPublic, bob: UserPublic, alice_keys
+):
+    with pytest.raises(MissingCredential):
+        check_user_access(services.credentials, services.settings, bob.id, "tiny/open-model")
+    assert hub.requests == []
+
+
+@pytest.mark.parametrize("provider", [spec.id for spec in PROVIDERS if spec.chat_capable])
+def test_bobs_save_changes_only_bobs_row(
+    services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic, alice_keys, provider: str
+):
+    bob_key = f"bob-{provider}-key-0001"
+    fake.keys[provider].add(bob_key)
+    save_tested(services.credentials, services.settings, bob.id, provider, values(fake, provider, bob_key))
+    assert services.credentials.secrets(bob.id, provider)["api_key"] == bob_key
+    assert services.credentials.secrets(alice.id, provider) == alice_keys[provider]
+    assert services.credentials.list(alice.id)[provider].status is None
+    with pytest.raises(KeyRejected):
+        save_tested(services.credentials, services.settings, bob.id, provider, values(fake, provider, "bob-bad-0002"))
+    assert services.credentials.secrets(alice.id, provider) == alice_keys[provider]
+    assert {r.key for r in fake.requests} == {bob_key, "bob-bad-0002"}
+
+
+def test_every_credential_function_is_scoped_by_user():
+    """No public method of the store takes a credential (or row) id alone: the first argument is the user."""
+    from core.credentials import CredentialStore
+
+    for name, method in inspect.getmembers(CredentialStore, inspect.isfunction):
+        if not name.startswith("_"):
+            assert list(inspect.signature(method).parameters)[1] == "user_id", name
+
+
+def test_identity_never_comes_from_a_query_parameter_or_widget(services: Services, alice: UserPublic, bob: UserPublic):
+    at = signed_in("bob")
+    at.query_params["username"] = "alice"
+    at.query_params["user"] = "alice"
+    open_page(at, "profile")
+    assert "Bob Example" in page_text(at) and "Alice Example" not in page_text(at)
+
+    anonymous = signed_in("bob")
+    anonymous.session_state["authentication_status"] = None
+    anonymous.query_params["username"] = "alice"
+    open_page(anonymous, "profile")
+    assert "Alice Example" not in page_text(anonymous)
+    assert [info.value for info in anonymous.info] == ["Please sign in to continue."]
+    assert not anonymous.expander, "no provider card is drawn"
