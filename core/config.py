@@ -51,6 +51,12 @@ class Settings:
     request_timeout: float = 60.0
     max_retries: int = 2
     hf_endpoint: str | None = None
+    models_file: Path | None = None
+
+    @property
+    def models_registry(self) -> Path:
+        """The admin's models registry (`APP_MODELS_FILE`, else `models.toml` in the data folder)."""
+        return self.models_file or self.data_dir / "models.toml"
 
     def provider_base(self, provider_id: str) -> str | None:
         """The deployment's base URL for a provider, or None for the provider's own."""
@@ -82,6 +88,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     data_dir = Path(get("APP_DATA_DIR", "data")).expanduser().resolve()
     master_key_file = get("APP_MASTER_KEY_FILE")
+    models_file = get("APP_MODELS_FILE")
     return Settings(
         data_dir=data_dir,
         database_url=get("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
@@ -97,6 +104,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         request_timeout=float(get("APP_REQUEST_TIMEOUT", "60")),
         max_retries=int(get("APP_MAX_RETRIES", "2")),
         hf_endpoint=get("HF_ENDPOINT"),
+        models_file=Path(models_file).expanduser().resolve() if models_file else None,
     )
 
 

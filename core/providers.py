@@ -39,7 +39,8 @@ class ProviderSpec:
     """Everything the app knows about one provider.
 
     `api_base` is the provider's own API root (a deployment may override it); `listing` names the dialect of its
-    list-models endpoint (see core.discovery), None when it has none.
+    list-models endpoint (see core.discovery), None when it has none; `deployments` marks a provider whose model
+    IDs are the user's own deployment names (Azure), which the user adds on Profile.
     """
 
     id: str
@@ -54,6 +55,7 @@ class ProviderSpec:
     note: str = ""
     api_base: str = ""
     listing: str | None = None
+    deployments: bool = False
 
     @property
     def chat_capable(self) -> bool:
@@ -165,6 +167,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         ),
         litellm_prefix="azure",
         listing="azure",
+        deployments=True,
         note=(
             "Azure uses your **deployment name** as the model ID: in Chat, type `azure/<deployment-name>` as the model."
         ),

@@ -70,3 +70,38 @@ class SignInFailure(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime = Field(default_factory=utcnow)
     locked_until: datetime | None = None
+
+
+class ModelListing(SQLModel, table=True):
+    """The models a provider last listed for one saved credential (public data); dropped with the credential.
+
+    `models` holds the last successful listing (JSON); a failed attempt keeps it, as the baseline the next
+    listing's new and dropped models are found against, and records its user-safe `error`.
+    """
+
+    __tablename__ = "model_listing"
+
+    credential_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("credential.id", ondelete="CASCADE"), primary_key=True)
+    )
+    credential_updated_at: datetime
+    models: str = "[]"
+    new_ids: str = "[]"
+    dropped_ids: str = "[]"
+    refreshed_at: datetime | None = None
+    checked_at: datetime = Field(default_factory=utcnow)
+    error: str | None = Field(default=None, max_length=500)
+    error_kind: str | None = Field(default=None, max_length=32)
+
+
+class Deployment(SQLModel, table=True):
+    """A deployment name a user added for their resource (Azure); dropped with the credential it belongs to."""
+
+    __table_args__ = (UniqueConstraint("credential_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("credential.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    name: str = Field(max_length=64)
+    added_at: datetime = Field(default_factory=utcnow)
