@@ -26,6 +26,13 @@ Failures, each in the provider's own error shape: ``rate_limit`` is a 429 with
 ``Retry-After: 2``, ``server_error`` a 500, ``forbidden`` a 403; ``cut_stream``
 sends half the SSE content chunks (or half a JSON body) and then closes the
 socket; ``hang`` answers nothing for 30 s, or until ``stop()``.
+
+Listings page as the providers do: Anthropic by ``limit`` (default 20) and
+``after_id``, Gemini by ``pageSize`` (default 50) and ``pageToken``; ``fake.page_size``
+caps a page further. ``fake.methods`` sets a Gemini model's
+``supportedGenerationMethods`` (an embedding model has only ``embedContent``), and
+``fake.lists_deployments = False`` makes Azure answer ``GET /openai/deployments``
+with 404, as resources on API versions without that operation do.
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ DEFAULT_MODELS: Final[Mapping[ProviderId, tuple[str, ...]]] = {
 }
 
 _FAILURE_STATUS: Final[Mapping[_ErrorKind, int]] = {"rate_limit": 429, "server_error": 500, "forbidden": 403}
+GEMINI_CHAT_METHODS: Final = ("generateContent", "countTokens")
 _GEMINI_PATH: Final = r"/gemini/v1(?:beta|alpha)?"
 _ROUTES: Final[tuple[tuple[ProviderId, str, re.Pattern[str], _Endpoint], ...]] = tuple(
     (provider, method, re.compile(pattern + "/?"), endpoint)
@@ -191,6 +199,19 @@ def _display_name(model: str) -> str:
     return " ".join(words)
 
 
+def _page_size(requested: str | None, default: int, cap: int | None) -> int | None:
+    """A listing page's size: the request's (1-1000, else None) or the provider's default, capped by the fake."""
+    if requested is None:
+        size = default
+    elif requested.isdigit():
+        size = int(requested)
+    else:
+        return None
+    if not 1 <= size <= 1000:
+        return None
+    return min(size, cap) if cap else size
+
+
 def _bearer(headers: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     return (token.strip() or None) if scheme.lower() == "bearer" else None
@@ -274,7 +295,7 @@ class _OpenAIDialect:
             tail=[*tail, b"data: [DONE]\n\n"],
         )
 
-    def listing(self, endpoint: _Endpoint, ids: list[str]) -> dict[str, Any]:
+    def listing(self, endpoint: _Endpoint, ids: list[str], query: Mapping[str, str], fake: FakeProviders) -> Any:
         created = int(time.time())
         models = [{"id": name, "object": "model", "created": created, "owned_by": self.owned_by} for name in ids]
         return {"object": "list", "data": models}
@@ -360,7 +381,7 @@ class _AzureDialect(_OpenAIDialect):
     def completion(self, model: str, text: str, usage: _Usage) -> dict[str, Any]:
         return super().completion(model, text, usage) | {"prompt_filter_results": []}
 
-    def listing(self, endpoint: _Endpoint, ids: list[str]) -> dict[str, Any]:
+    def listing(self, endpoint: _Endpoint, ids: list[str], query: Mapping[str, str], fake: FakeProviders) -> Any:
         created = int(time.time())
         kind = "deployment" if endpoint == "deployments" else "model"
         items = [{"id": name, "object": kind, "status": "succeeded", "created_at": created} for name in ids]
@@ -447,16 +468,22 @@ class _AnthropicDialect:
         ]
         return _Stream(head, content, tail)
 
-    def listing(self, endpoint: _Endpoint, ids: list[str]) -> dict[str, Any]:
+    def listing(self, endpoint: _Endpoint, ids: list[str], query: Mapping[str, str], fake: FakeProviders) -> Any:
+        after = query.get("after_id")
+        start = ids.index(after) + 1 if after in ids else 0
+        size = _page_size(query.get("limit"), 20, fake.page_size)
+        if size is None:
+            return self._error("invalid_request_error", "limit: Input should be between 1 and 1000")
+        page = ids[start : start + size]
         models = [
             {"type": "model", "id": name, "display_name": _display_name(name), "created_at": "2024-10-22T00:00:00Z"}
-            for name in ids
+            for name in page
         ]
         return {
             "data": models,
-            "has_more": False,
-            "first_id": ids[0] if ids else None,
-            "last_id": ids[-1] if ids else None,
+            "has_more": start + size < len(ids),
+            "first_id": page[0] if page else None,
+            "last_id": page[-1] if page else None,
         }
 
     @staticmethod
@@ -525,7 +552,13 @@ class _GeminiDialect:
             tail=[_sse(self._chunk(model, "", "STOP", self._usage(usage)))],
         )
 
-    def listing(self, endpoint: _Endpoint, ids: list[str]) -> dict[str, Any]:
+    def listing(self, endpoint: _Endpoint, ids: list[str], query: Mapping[str, str], fake: FakeProviders) -> Any:
+        token = query.get("pageToken", "")
+        start = int(token) if token.isdigit() else 0
+        size = _page_size(query.get("pageSize"), 50, fake.page_size)
+        if size is None:
+            return self._error(400, "pageSize must be between 1 and 1000", "INVALID_ARGUMENT")
+        page = ids[start : start + size]
         models = [
             {
                 "name": f"models/{name}",
@@ -534,15 +567,16 @@ class _GeminiDialect:
                 "description": f"Fake {_display_name(name)}",
                 "inputTokenLimit": 1_048_576,
                 "outputTokenLimit": 8192,
-                "supportedGenerationMethods": ["generateContent", "countTokens"],
+                "supportedGenerationMethods": list(fake.methods.get(name, GEMINI_CHAT_METHODS)),
                 "temperature": 1.0,
                 "topP": 0.95,
                 "topK": 40,
                 "maxTemperature": 2.0,
             }
-            for name in ids
+            for name in page
         ]
-        return {"models": models}
+        more = start + size < len(ids)
+        return {"models": models} | ({"nextPageToken": str(start + size)} if more else {})
 
     @staticmethod
     def _usage(usage: _Usage) -> dict[str, int]:
@@ -635,6 +669,8 @@ class _Handler(LoopbackHandler):
             return dialect.auth_error(request.key)
         if endpoint in ("chat", "stream") and request.model not in fake.models.get(request.provider, []):
             return dialect.not_found(request.model)
+        if endpoint == "deployments" and not fake.lists_deployments:
+            return _Reply(404, {"error": {"code": "404", "message": "Resource not found"}})
         return None
 
     def _serve(self, request: Recorded, endpoint: _Endpoint) -> None:
@@ -650,7 +686,9 @@ class _Handler(LoopbackHandler):
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if failure == "rate_limit" else {}
             self._send_json(_Reply(reply.status, reply.body, headers))
         elif endpoint in ("models", "deployments") or request.model is None:
-            self._send_json(_Reply(200, dialect.listing(endpoint, fake.models.get(request.provider, []))), cut=cut)
+            listing = dialect.listing(endpoint, fake.models.get(request.provider, []), request.query, fake)
+            status = 400 if "error" in listing else 200
+            self._send_json(_Reply(status, listing), cut=cut)
         else:
             text = fake.reply_text(request.provider, request.model)
             body = request.body if isinstance(request.body, dict) else {}
@@ -710,7 +748,8 @@ class FakeProviders(LoopbackFake):
     """In-process fake of five LLM provider HTTP APIs; see the module docstring for routes.
 
     Configure through the public attributes (``keys``, ``models``, ``reply``,
-    ``chunks``), inject failures with :meth:`fail`, inspect :attr:`requests`.
+    ``chunks``, ``page_size``, ``methods``, ``lists_deployments``), inject
+    failures with :meth:`fail`, inspect :attr:`requests`.
     """
 
     thread_name = "fake-providers"
@@ -721,6 +760,9 @@ class FakeProviders(LoopbackFake):
         self.models: dict[str, list[str]] = {}
         self.reply: str | None = None
         self.chunks: int = 5
+        self.page_size: int | None = None
+        self.methods: dict[str, tuple[str, ...]] = {}
+        self.lists_deployments: bool = True
         self.requests: list[Recorded] = []
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -778,6 +820,9 @@ class FakeProviders(LoopbackFake):
         self.models = {provider: list(models) for provider, models in DEFAULT_MODELS.items()}
         self.reply = None
         self.chunks = 5
+        self.page_size = None
+        self.methods = {}
+        self.lists_deployments = True
 
     def _record(self, request: Recorded) -> None:
         with self._lock:
