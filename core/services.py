@@ -12,8 +12,10 @@ from core.conversations import ConversationStore
 from core.credentials import CredentialStore
 from core.crypto import KeyRing
 from core.db import make_engine
+from core.deployments import DeploymentStore
 from core.key_rotation import check_master_key
 from core.keys import load_key_ring
+from core.listings import ListingStore
 from core.throttle import SignInThrottle
 from core.users import UserStore
 
@@ -29,6 +31,8 @@ class Services:
     credentials: CredentialStore
     conversations: ConversationStore
     throttle: SignInThrottle
+    listings: ListingStore
+    deployments: DeploymentStore
 
 
 def open_services(settings: Settings) -> Services:
@@ -50,4 +54,6 @@ def open_services(settings: Settings) -> Services:
         credentials=CredentialStore(engine, key_ring, settings.allow_endpoints),
         conversations=ConversationStore(engine),
         throttle=SignInThrottle(engine),
+        listings=ListingStore(engine),
+        deployments=DeploymentStore(engine),
     )

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from core import redaction
-from core.catalog import ProviderSection, build_catalog
+from core.catalog import ProviderSection, load_catalog
 from core.config import Settings, load_settings
 from core.errors import StartupError
 from core.llm import warm_in_background
@@ -38,13 +38,21 @@ def user_state(user: UserPublic, name: str, default: Any = None) -> Any:
 
 
 def mark_catalog_stale(user: UserPublic) -> None:
-    """Tell the Models and Chat pages to re-read the user's catalog (a credential changed)."""
+    """Tell the Models and Chat pages to re-read the user's catalog (a credential or deployment changed).
+
+    The rebuilt catalog asks a provider again when its credential changed since its cached listing was made (a
+    deleted credential takes its listing with it), so a saved or replaced key is always listed afresh.
+    """
     st.session_state[f"catalog_stale:{user.id}"] = True
 
 
-def user_catalog(services: Services, user: UserPublic) -> list[ProviderSection]:
-    """The user's catalog from their saved credentials (kept as public, masked views), re-read when stale."""
-    key = f"credentials:{user.id}"
-    if st.session_state.pop(f"catalog_stale:{user.id}", False) or key not in st.session_state:
-        st.session_state[key] = services.credentials.list(user.id)
-    return build_catalog(st.session_state[key])
+def user_catalog(services: Services, user: UserPublic, refresh: bool = False) -> list[ProviderSection]:
+    """The user's catalog (public model lists and masked credential views only), kept for the session.
+
+    Rebuilt when marked stale, or with `refresh` (every provider is asked again); any other rerun reads it from
+    session state: no database, no decryption, no network.
+    """
+    key = f"catalog:{user.id}"
+    if st.session_state.pop(f"catalog_stale:{user.id}", False) or refresh or key not in st.session_state:
+        st.session_state[key] = load_catalog(services, user.id, refresh=refresh)
+    return st.session_state[key]
