@@ -209,4 +209,4 @@ def test_sign_in_save_key_see_models_and_chat(app_url: str, fake: FakeProviders)
         expect(page.get_by_text("Signed in as")).to_have_count(0)
         browser.close()
 
-    assert [(r.key, r.model) for r in fake.requests] == [(OPENAI_KEY, "gpt-4o-mini")]
+    assert [(r.key, r.model) for r in fake.requests if r.method == "POST"] == [(OPENAI_KEY, "gpt-4o-mini")]
