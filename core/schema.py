@@ -105,3 +105,41 @@ class Deployment(SQLModel, table=True):
     )
     name: str = Field(max_length=64)
     added_at: datetime = Field(default_factory=utcnow)
+
+
+class ChatConversation(SQLModel, table=True):
+    """One user's conversation with its per-chat generation settings; deleted with its user."""
+
+    __tablename__ = "chat_conversation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    title: str = Field(default="", max_length=200)
+    system_prompt: str = ""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ChatMessage(SQLModel, table=True):
+    """A message of a conversation; an assistant message records the model that wrote it and what it cost."""
+
+    __tablename__ = "chat_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("chat_conversation.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    role: str = Field(max_length=16)
+    content: str = ""
+    model: str | None = Field(default=None, max_length=200)
+    error: str | None = None
+    error_kind: str | None = Field(default=None, max_length=32)
+    interrupted: bool = False
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
