@@ -1,69 +1,67 @@
-"""Chat: conversations, streamed replies through litellm with the user's own key, and honest errors."""
+"""Chat: replies streamed through litellm with the user's own key, honest errors, usage and cost, saved turns."""
 
 from __future__ import annotations
 
 import logging
+import queue
 import socket
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from core.catalog import ModelTarget, resolve_model
 from core.config import Settings
+from core.conversations import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_SETTINGS,
+    Conversation,
+    ConversationNotFound,
+    ConversationStore,
+    GenerationSettings,
+    Message,
+    clean_prompt,
+)
 from core.credentials import CredentialStore
 from core.endpoints import validate_endpoint
-from core.errors import ProviderError, ProviderErrorKind
+from core.errors import (
+    AppError,
+    CredentialUnreadable,
+    InvalidEndpoint,
+    InvalidInput,
+    MissingCredential,
+    ProviderError,
+    ProviderErrorKind,
+    UnknownModel,
+)
 from core.llm import litellm, no_redirect_client
 from core.providers import ProviderSpec
 from core.redaction import secrets_in_use
 
 log = logging.getLogger(__name__)
 
-# Providers need a bound on the reply length (Anthropic rejects a request without a sensible one);
-# 4096 fits every default model's output limit.
-MAX_OUTPUT_TOKENS = 4096
+MAX_OUTPUT_TOKENS = DEFAULT_MAX_TOKENS
+# Text reaches the page in batches: the first piece at once, then at most one update per interval.
+STREAM_BATCH_SECONDS = 0.04
+# While nothing arrives, the page is given a chance this often to notice a click (Stop).
+IDLE_SECONDS = 0.1
+RETRY_BASE_SECONDS = 0.5
+
+# Failures that happen before a provider was called, by the kind name a saved message records.
+_LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
+    (MissingCredential, "missing_credential"),
+    (CredentialUnreadable, "unreadable_credential"),
+    (InvalidEndpoint, "invalid_endpoint"),
+    (UnknownModel, "unknown_model"),
+)
+# Kinds whose fix is on the Profile page.
+PROFILE_FIXES = frozenset({"missing_credential", "unreadable_credential", "invalid_endpoint", "rejected_key"})
 
 
-@dataclass
-class Message:
-    role: str
-    content: str
-    model: str | None = None
-    error: str | None = None
-    interrupted: bool = False
-
-
-@dataclass
-class Conversation:
-    """What is on screen; the user's message is stored before any provider is called."""
-
-    messages: list[Message] = field(default_factory=list)
-
-    def add_user(self, text: str) -> Message:
-        message = Message("user", text)
-        self.messages.append(message)
-        return message
-
-    def add_reply(self, reply: ReplyStream) -> Message:
-        message = Message(
-            "assistant",
-            reply.text,
-            model=reply.target.ref if reply.target else None,
-            error=str(reply.error) if reply.error else None,
-            interrupted=bool(reply.error and reply.text),
-        )
-        self.messages.append(message)
-        return message
-
-    def add_error(self, text: str) -> Message:
-        """A request that failed before reaching a provider (no key, unknown model)."""
-        message = Message("assistant", "", error=text)
-        self.messages.append(message)
-        return message
-
-    def for_provider(self) -> list[dict[str, str]]:
-        """The messages to send: everything with content, in order."""
-        return [{"role": m.role, "content": m.content} for m in self.messages if m.content]
+def error_kind(error: AppError) -> str:
+    if isinstance(error, ProviderError):
+        return error.kind.value
+    return next((kind for cls, kind in _LOCAL_ERROR_KINDS if isinstance(error, cls)), "error")
 
 
 def call_arguments(spec: ProviderSpec, values: Mapping[str, str], settings: Settings) -> dict[str, Any]:
@@ -74,6 +72,14 @@ def call_arguments(spec: ProviderSpec, values: Mapping[str, str], settings: Sett
     elif base := settings.provider_base(spec.id):
         arguments["api_base"] = base
     return arguments
+
+
+def _unwrap(error: Exception) -> Exception:
+    """The provider's own error when litellm reports it as a mid-stream fallback (Gemini's 429/500)."""
+    errors = litellm().exceptions
+    if isinstance(error, errors.MidStreamFallbackError) and error.original_exception is not None:
+        return error.original_exception
+    return error
 
 
 def _retry_after(error: Exception) -> str | None:
@@ -109,7 +115,19 @@ def _network_failure(error: BaseException) -> ProviderErrorKind | None:
     return None
 
 
-def explain_error(error: Exception, target: ModelTarget, partial: bool = False) -> ProviderError:
+def _transient(error: Exception) -> bool:
+    """Rate limited (429) or a server error (5xx) the provider itself answered: worth another try."""
+    error = _unwrap(error)
+    if _network_failure(error) is not None:
+        return False
+    errors = litellm().exceptions
+    status = getattr(error, "status_code", None)
+    if isinstance(error, errors.RateLimitError) or status == 429:
+        return True
+    return isinstance(status, int) and status >= 500 and not isinstance(error, errors.APIConnectionError)
+
+
+def explain_error(error: Exception, target: ModelTarget, partial: bool = False, attempts: int = 1) -> ProviderError:
     """Map any provider exception to a user-safe category and advice; the raw text is never shown."""
     errors = litellm().exceptions
     label, model = target.spec.label, target.model_id
@@ -117,10 +135,9 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False) 
         log.info("provider stream broke off: provider=%s model=%s", target.spec.id, model)
         return ProviderError(
             ProviderErrorKind.INTERRUPTED,
-            f"The reply from {label} was cut off. What arrived is kept; send your message again to retry.",
+            f"The reply from {label} was cut off. What arrived is kept; regenerate or send your message again.",
         )
-    if isinstance(error, errors.MidStreamFallbackError) and error.original_exception is not None:
-        error = error.original_exception
+    error = _unwrap(error)
     where = f"Profile → Provider Keys → {label}"
     status = getattr(error, "status_code", None)
     kind, message = ProviderErrorKind.PROVIDER_DOWN, f"{label} had a problem answering. Try again in a moment."
@@ -150,59 +167,395 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False) 
         message = f"Could not reach {label}. Check the server's network connection, then try again."
     elif isinstance(error, errors.BadRequestError) or status == 400:
         kind = ProviderErrorKind.BAD_REQUEST
-        message = f"{label} refused the request for {model}. Check the model ID, or shorten the conversation."
+        message = (
+            f"{label} refused the request for {model}. Check the model ID and this chat's max output tokens, "
+            "or shorten the conversation."
+        )
+    if attempts > 1:
+        message += f" (Tried {attempts} times.)"
     log.info("provider call failed: provider=%s model=%s kind=%s", target.spec.id, model, kind.value)
     return ProviderError(kind, message)
 
 
+def price(litellm_model: str, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+    """What a reply cost in USD at litellm's known price for the model; None when the price is unknown."""
+    if prompt_tokens is None or completion_tokens is None:
+        return None
+    try:
+        prompt_cost, completion_cost = litellm().cost_per_token(
+            model=litellm_model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
+    except Exception:  # litellm raises for a model it has no price for
+        return None
+    return float(prompt_cost) + float(completion_cost)
+
+
 class ReplyStream:
-    """Iterate to receive text as it streams; afterwards `text` holds all of it and `error` what went wrong."""
+    """One streamed reply. Iterate (on any one thread) to receive its text; `stop()` from any thread.
+
+    `open_stream` makes the provider call and yields its chunks; it reads the key itself, so this object (which a
+    page may keep in its session) never holds one. The reply settles exactly once (finished, failed or stopped):
+    then `text`, `error`, `interrupted`, the token counts and `cost` are final and `on_settled` has been called.
+    """
 
     def __init__(
-        self, target: ModelTarget, open_stream: Callable[[], Iterator[Any]], secrets: tuple[str, ...] = ()
+        self,
+        model_ref: str,
+        target: ModelTarget | None,
+        open_stream: Callable[[], Iterator[Any]] | None,
+        retries: int = 0,
+        max_wait: float = 0.0,
+        on_settled: Callable[[ReplyStream], None] | None = None,
     ) -> None:
+        self.model_ref = model_ref
         self.target = target
-        self._secrets = secrets
         self.text = ""
-        self.error: ProviderError | None = None
-        self._open_stream: Callable[[], Iterator[Any]] | None = open_stream
+        self.error: AppError | None = None
+        self.interrupted = False
+        self.stopped = False
+        self.attempts = 0
+        self.prompt_tokens: int | None = None
+        self.completion_tokens: int | None = None
+        self.cost: float | None = None
+        self.started_at: float | None = None
+        self.first_token_at: float | None = None
+        self.finished_at: float | None = None
+        self._open_stream = open_stream
+        self._retries = retries
+        self._max_wait = max_wait
+        self._on_settled = on_settled
+        self._usage: Any = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._settled = False
+
+    @classmethod
+    def failed(cls, model_ref: str, error: AppError, target: ModelTarget | None = None) -> ReplyStream:
+        """A reply that could not start (no key, unknown model): settled with its error, no network call made."""
+        reply = cls(model_ref, target, None)
+        reply.error = error
+        reply._settled = True
+        return reply
+
+    @property
+    def settled(self) -> bool:
+        return self._settled
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        if self.started_at is None or self.first_token_at is None:
+            return None
+        return self.first_token_at - self.started_at
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Output tokens over the time from first to last token (None without a count or a measurable span)."""
+        if self.completion_tokens is None or self.first_token_at is None or self.finished_at is None:
+            return None
+        span = self.finished_at - self.first_token_at
+        return self.completion_tokens / span if span > 0 else None
 
     def __iter__(self) -> Iterator[str]:
         open_stream, self._open_stream = self._open_stream, None
-        secrets, self._secrets = self._secrets, ()
         if open_stream is None:
             return
-        with secrets_in_use(secrets):
-            try:
-                for chunk in open_stream():
-                    choices = getattr(chunk, "choices", None) or []
-                    delta = choices[0].delta.content if choices and choices[0].delta else None
-                    if delta:
+        self.started_at = time.perf_counter()
+        failure: Exception | None = None
+        chunks = self._chunks(open_stream)
+        try:
+            for chunk in chunks:
+                # Per-chunk work is kept to attribute reads and one string append.
+                choices = getattr(chunk, "choices", None)
+                delta = choices[0].delta.content if choices and choices[0].delta else None
+                usage = getattr(chunk, "usage", None)
+                if usage:
+                    self._usage = usage
+                if delta:
+                    with self._lock:
+                        if self._settled:
+                            return
+                        if self.first_token_at is None:
+                            self.first_token_at = time.perf_counter()
                         self.text += delta
-                        yield delta
-            except Exception as error:  # every provider failure becomes a ProviderError the page can show
-                self.error = explain_error(error, self.target, partial=bool(self.text))
+                    yield delta
+        except GeneratorExit:
+            self.stop()
+            raise
+        except Exception as error:  # every provider failure becomes an explained error
+            failure = error
+        finally:
+            chunks.close()
+        self._settle(failure)
+
+    def _chunks(self, open_stream: Callable[[], Iterator[Any]]) -> Iterator[Any]:
+        """The provider's chunks; a 429 or 5xx before any text is retried with backoff, a bounded number of times."""
+        while True:
+            self.attempts += 1
+            try:
+                stream = open_stream()
+                try:
+                    yield from stream
+                finally:
+                    close = getattr(stream, "close", None)
+                    if callable(close):
+                        close()
+                return
+            except Exception as error:
+                if self.text or self.attempts > self._retries or self._stop.is_set() or not _transient(error):
+                    raise
+                delay = self._backoff(error)
+                log.info("retrying a provider call in %.1f s (attempt %d)", delay, self.attempts + 1)
+                if self._stop.wait(delay):
+                    return
+
+    def _backoff(self, error: Exception) -> float:
+        """Exponential, at least what the provider's Retry-After asks, never more than the configured cap."""
+        asked = _retry_after(_unwrap(error))
+        wait = max(float(asked) if asked else 0.0, RETRY_BASE_SECONDS * 2 ** (self.attempts - 1))
+        return min(wait, self._max_wait)
+
+    def _settle(self, failure: Exception | None = None, stopped: bool = False) -> None:
+        with self._lock:
+            if self._settled:
+                return
+            self._settled = True
+            self.finished_at = time.perf_counter()
+            if stopped:
+                self.stopped = self.interrupted = True
+            elif isinstance(failure, AppError):  # e.g. the key was deleted since the reply was prepared
+                self.error = failure
+            elif failure is not None and self.target is not None:
+                self.error = explain_error(failure, self.target, partial=bool(self.text), attempts=self.attempts)
+                self.interrupted = bool(self.text)
+            elif self._usage is not None:
+                self.prompt_tokens = getattr(self._usage, "prompt_tokens", None)
+                self.completion_tokens = getattr(self._usage, "completion_tokens", None)
+        if self.target is not None and not self.stopped and self.error is None:
+            self.cost = price(self.target.litellm_model, self.prompt_tokens, self.completion_tokens)
+        if self._on_settled is not None:
+            self._on_settled(self)
+
+    def stop(self) -> None:
+        """End the reply now (a no-op once it has settled): what arrived is kept, marked interrupted."""
+        self._stop.set()
+        self._settle(stopped=True)
+
+    def message(self) -> Message:
+        """The assistant message to save for this reply."""
+        return Message(
+            "assistant",
+            self.text,
+            model=self.model_ref,
+            error=str(self.error) if self.error else None,
+            error_kind=error_kind(self.error) if self.error else None,
+            interrupted=self.interrupted,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost=self.cost,
+        )
+
+
+def _record_use(credentials: CredentialStore, user_id: int, provider_id: str) -> Callable[[ReplyStream], None]:
+    """Tell the credential store how the key fared; a failure to record never breaks a chat."""
+
+    def record(reply: ReplyStream) -> None:
+        try:
+            credentials.record_use(user_id, provider_id, str(reply.error) if reply.error else None)
+        except Exception:
+            log.warning("could not record the use of a %s credential", provider_id, exc_info=True)
+
+    return record
 
 
 def start_reply(
-    credentials: CredentialStore, settings: Settings, user_id: int, model_ref: str, messages: list[dict[str, str]]
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    model_ref: str,
+    messages: list[dict[str, str]],
+    generation: GenerationSettings = DEFAULT_SETTINGS,
 ) -> ReplyStream:
     """Prepare a streamed reply with the user's own credential; MissingCredential before any network call."""
     target = resolve_model(model_ref)
-    arguments = call_arguments(target.spec, credentials.secrets(user_id, target.spec.id), settings)
+    spec = target.spec
+    call_arguments(spec, credentials.secrets(user_id, spec.id), settings)  # no key, unreadable, bad endpoint: now
+    options = {"temperature": generation.temperature} if generation.temperature is not None else {}
     client = litellm()
 
     def open_stream() -> Iterator[Any]:
-        return client.completion(
-            model=target.litellm_model,
-            messages=messages,
-            stream=True,
-            max_tokens=MAX_OUTPUT_TOKENS,
-            timeout=settings.request_timeout,
-            max_retries=settings.max_retries,
-            **no_redirect_client(target.spec.litellm_prefix or ""),
-            **arguments,
-        )
+        # The key is read here, on the thread that streams, and lives only as long as this call.
+        arguments = call_arguments(spec, credentials.secrets(user_id, spec.id), settings)
+        secrets = tuple(str(arguments[f.litellm_arg]) for f in spec.fields if f.secret and f.litellm_arg)
+        with secrets_in_use(secrets):
+            # Retries are the reply's own (the SDKs' differ per provider, and Azure's are fixed per process).
+            yield from client.completion(
+                model=target.litellm_model,
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=generation.max_tokens,
+                timeout=settings.request_timeout,
+                max_retries=0,
+                **no_redirect_client(spec.litellm_prefix or ""),
+                **options,
+                **arguments,
+            )
 
-    secret_values = tuple(str(arguments[f.litellm_arg]) for f in target.spec.fields if f.secret and f.litellm_arg)
-    return ReplyStream(target, open_stream, secret_values)
+    return ReplyStream(
+        target.ref,
+        target,
+        open_stream,
+        retries=settings.max_retries,
+        max_wait=settings.retry_max_wait,
+        on_settled=_record_use(credentials, user_id, target.spec.id),
+    )
+
+
+def open_reply(
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    model_ref: str,
+    messages: list[dict[str, str]],
+    generation: GenerationSettings = DEFAULT_SETTINGS,
+) -> ReplyStream:
+    """Like `start_reply`, but a request that cannot start comes back as a failed reply instead of raising."""
+    try:
+        return start_reply(credentials, settings, user_id, model_ref, messages, generation)
+    except AppError as error:
+        return ReplyStream.failed(model_ref, error)
+
+
+def _pump(index: int, reply: ReplyStream, out: queue.SimpleQueue) -> None:
+    try:
+        for delta in reply:
+            out.put((index, delta))
+    finally:
+        out.put((index, None))
+
+
+def stream_batches(
+    replies: Sequence[ReplyStream],
+    interval: float = STREAM_BATCH_SECONDS,
+    on_idle: Callable[[], object] | None = None,
+) -> Iterator[tuple[int, str]]:
+    """Run each reply on its own thread and yield `(index, new text)`.
+
+    A reply's first text comes at once, later text at most every `interval` seconds, so the page draws a
+    handful of updates per second instead of one per token. While nothing is yielded, `on_idle` is called
+    every `IDLE_SECONDS`. Leaving early (the page's run was interrupted) stops every reply still streaming.
+    """
+    out: queue.SimpleQueue[tuple[int, str | None]] = queue.SimpleQueue()
+    pending = [""] * len(replies)
+    shown = [False] * len(replies)
+    last = [0.0] * len(replies)
+    running = len(replies)
+    for index, reply in enumerate(replies):
+        threading.Thread(target=_pump, args=(index, reply, out), name=f"reply-{index}", daemon=True).start()
+    try:
+        while running:
+            due = [last[i] + interval for i, text in enumerate(pending) if text]
+            timeout = max(0.0, min(due) - time.perf_counter()) if due else IDLE_SECONDS
+            try:
+                items = [out.get(timeout=timeout)]
+            except queue.Empty:
+                items = []
+            while True:  # take everything that is already waiting
+                try:
+                    items.append(out.get_nowait())
+                except queue.Empty:
+                    break
+            finished = set()
+            for index, delta in items:
+                if delta is None:
+                    running -= 1
+                    finished.add(index)
+                else:
+                    pending[index] += delta
+            now = time.perf_counter()
+            yielded = False
+            for index, text in enumerate(pending):
+                if text and (not shown[index] or index in finished or now - last[index] >= interval):
+                    pending[index], shown[index], last[index] = "", True, now
+                    yielded = True
+                    yield index, text
+            if not yielded and on_idle is not None:
+                on_idle()
+    finally:
+        for reply in replies:
+            reply.stop()
+
+
+class Turn:
+    """One assistant reply in a saved conversation: streamed, then saved exactly once (finished, failed or stopped).
+
+    `finish()` may be called from any thread and any number of times; a regenerated reply replaces the old
+    one in the same transaction, so a failed regeneration never loses more than it adds.
+    """
+
+    def __init__(
+        self, store: ConversationStore, user_id: int, conversation_id: int, reply: ReplyStream, replaces: int | None
+    ) -> None:
+        self.conversation_id = conversation_id
+        self.reply = reply
+        self._store = store
+        self._user_id = user_id
+        self._replaces = replaces
+        self._lock = threading.Lock()
+        self._message: Message | None = None
+
+    def batches(self, on_idle: Callable[[], object] | None = None) -> Iterator[str]:
+        """The reply's text in batches (see `stream_batches`), for `st.write_stream`."""
+        for _, text in stream_batches([self.reply], on_idle=on_idle):
+            yield text
+
+    def finish(self) -> Message:
+        """Stop the reply if it is still streaming, and save it (once)."""
+        with self._lock:
+            if self._message is None:
+                self.reply.stop()
+                message = self.reply.message()
+                try:
+                    message = self._store.add_message(
+                        self._user_id, self.conversation_id, message, replaces=self._replaces
+                    )
+                except ConversationNotFound:
+                    log.info("a reply arrived for a conversation that was deleted meanwhile")
+                self._message = message
+            return self._message
+
+
+def send_message(
+    store: ConversationStore,
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    conversation: Conversation,
+    text: str,
+    model_ref: str,
+) -> Turn:
+    """Save the user's message first (it is never lost), then start the reply; a new conversation is created here."""
+    text = clean_prompt(text)
+    if conversation.id is None:
+        created = store.create(user_id, conversation.settings)
+        conversation.id, conversation.created_at = created.id, created.created_at
+    conversation.messages.append(store.add_message(user_id, conversation.id, Message("user", text)))
+    reply = open_reply(credentials, settings, user_id, model_ref, conversation.for_provider(), conversation.settings)
+    return Turn(store, user_id, conversation.id, reply, replaces=None)
+
+
+def regenerate(
+    store: ConversationStore,
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    conversation: Conversation,
+    model_ref: str,
+) -> Turn:
+    """Ask again for the last reply (with any model); the new reply replaces the old one when it is saved."""
+    last = conversation.messages[-1] if conversation.messages else None
+    if conversation.id is None or last is None or last.role != "assistant":
+        raise InvalidInput("There is no reply to regenerate yet.")
+    history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
+    reply = open_reply(credentials, settings, user_id, model_ref, history.for_provider(), conversation.settings)
+    return Turn(store, user_id, conversation.id, reply, replaces=last.id)

@@ -50,6 +50,7 @@ class Settings:
     provider_bases: tuple[tuple[str, str], ...] = ()
     request_timeout: float = 60.0
     max_retries: int = 2
+    retry_max_wait: float = 5.0
     hf_endpoint: str | None = None
     models_file: Path | None = None
 
@@ -103,6 +104,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         request_timeout=float(get("APP_REQUEST_TIMEOUT", "60")),
         max_retries=int(get("APP_MAX_RETRIES", "2")),
+        retry_max_wait=float(get("APP_RETRY_MAX_WAIT", "5")),
         hf_endpoint=get("HF_ENDPOINT"),
         models_file=Path(models_file).expanduser().resolve() if models_file else None,
     )

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
-from core.chat import Conversation, ReplyStream, start_reply
+from core.chat import (
+    Conversation,
+    ReplyStream,
+    price,
+    regenerate,
+    send_message,
+    start_reply,
+    stream_batches,
+)
+from core.compare import start_compare
 from core.config import load_settings
-from core.errors import CredentialUnreadable, MissingCredential, ProviderErrorKind, UnknownModel
-from core.services import Services
+from core.conversations import GenerationSettings
+from core.errors import CredentialUnreadable, InvalidInput, MissingCredential, ProviderErrorKind, UnknownModel
+from core.services import Services, open_services
 from core.users import UserPublic
-from tests.fakes.providers import FakeProviders
+from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
+from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, Recorded, _tokens
 
 ALICE_KEYS = {
     "openai": "sk-alice-openai-sentinel-0001",
@@ -250,3 +268,455 @@ def test_an_unreachable_provider_is_named_as_such(
     )
     list(reply)
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.UNREACHABLE, str(reply.error)
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """Block until `condition()` holds: a synchronisation point with another thread, not a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition was not reached")
+        time.sleep(0.01)
+
+
+def chat_posts(fake: FakeProviders, provider: str | None = None) -> list[Recorded]:
+    """The chat requests the providers received (the catalog's model listings are GETs)."""
+    return [r for r in fake.requests if r.method == "POST" and provider in (None, r.provider)]
+
+
+class _PausingServer(LoopbackServer):
+    def __init__(self, fake: PausingOpenAI) -> None:
+        super().__init__(_PausingHandler)
+        self.fake = fake
+
+
+class _PausingHandler(LoopbackHandler):
+    server: _PausingServer
+
+    def _send_json(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> None:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
+        event = {"id": "chatcmpl-paused", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini"}
+        data = f"data: {json.dumps(event | {'choices': [choice]})}\n\n".encode()
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def do_GET(self) -> None:
+        self._send_json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 0}]})
+
+    def do_POST(self) -> None:
+        fake = self.server.fake
+        fake.requests.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"))
+        if self.headers.get("Authorization") != f"Bearer {fake.key}":
+            self._send_json(401, {"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self._send_chunk({"role": "assistant", "content": ""})
+        for piece in fake.pieces[: fake.before]:
+            self._send_chunk({"content": piece})
+        fake.released.wait(30)
+        for piece in fake.pieces[fake.before :]:
+            self._send_chunk({"content": piece})
+        self._send_chunk({}, "stop")
+        self.wfile.write(b"6\r\ndata: \r\n0\r\n\r\n")
+
+
+class PausingOpenAI(LoopbackFake):
+    """OpenAI's streaming chat API that sends the first `before` pieces of its reply, then waits for `release()`:
+    a reply that is still streaming when the user stops it."""
+
+    thread_name = "pausing-openai"
+
+    def __init__(self, pieces: list[str], before: int, key: str = DEFAULT_KEYS["openai"]) -> None:
+        super().__init__()
+        self.pieces, self.before, self.key = pieces, before, key
+        self.requests: list[Any] = []
+        self.released = threading.Event()
+
+    def _make_server(self) -> LoopbackServer:
+        return _PausingServer(self)
+
+    def _release_waiters(self, stopping: bool) -> None:
+        if stopping:
+            self.released.set()
+
+    def release(self) -> None:
+        self.released.set()
+
+    @property
+    def sent_before_pause(self) -> str:
+        return "".join(self.pieces[: self.before])
+
+    @property
+    def base(self) -> str:
+        return self.url + "/v1"
+
+
+STORY = ["Once ", "upon ", "a time ", "there ", "was ", "a fake."]
+
+
+@pytest.fixture
+def pausing(monkeypatch: pytest.MonkeyPatch, env: Any) -> Iterator[PausingOpenAI]:
+    """OpenAI routed to a server that pauses after two pieces of its reply."""
+    with PausingOpenAI(STORY, before=2) as server:
+        monkeypatch.setenv("OPENAI_API_BASE", server.base)
+        yield server
+
+
+def system_prompts_and_limits(request: Recorded) -> tuple[list[str], Any, Any]:
+    """Where each provider's request carries the system prompt, the temperature and the output limit."""
+    body = request.body
+    if request.provider == "gemini":
+        instruction = body.get("systemInstruction") or body.get("system_instruction") or {}
+        # litellm folds the system prompt into the first turn for Gemini models it has no flag for.
+        texts = [part.get("text", "") for part in instruction.get("parts", []) + body["contents"][0]["parts"]]
+        config = body["generationConfig"]
+        return texts, config.get("temperature"), config.get("max_output_tokens")
+    if request.provider == "anthropic":
+        return [block["text"] for block in body.get("system", [])], body.get("temperature"), body.get("max_tokens")
+    system = [m["content"] for m in body["messages"] if m["role"] == "system"]
+    return system, body.get("temperature"), body.get("max_tokens")
+
+
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+def test_a_chats_settings_reach_every_provider(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
+) -> None:
+    conversation = Conversation(settings=GenerationSettings("Answer in French, briefly.", 0.3, 123))
+    conversation.add_user("Hello?")
+    reply = start_reply(
+        keyed.credentials, keyed.settings, alice.id, model_ref, conversation.for_provider(), conversation.settings
+    )
+    list(reply)
+    assert reply.error is None
+    system, temperature, limit = system_prompts_and_limits(chat_posts(fake, provider)[-1])
+    assert "Answer in French, briefly." in system
+    assert (temperature, limit) == (0.3, 123)
+
+
+def test_no_temperature_leaves_the_providers_default(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    ask(keyed, alice, "openai/gpt-4o")
+    assert "temperature" not in chat_posts(fake)[-1].body
+
+
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+def test_usage_and_cost_of_a_reply(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
+) -> None:
+    from core.llm import litellm
+
+    reply = ask(keyed, alice, model_ref)
+    assert reply.completion_tokens == _tokens(reply.text)
+    assert reply.prompt_tokens is not None and reply.prompt_tokens > 0
+    table = litellm().model_cost
+    known = table.get(reply.target.litellm_model) or table.get(wire_model) if provider == "openai" else None
+    if known:
+        expected = reply.prompt_tokens * known["input_cost_per_token"]
+        expected += reply.completion_tokens * known["output_cost_per_token"]
+        assert reply.cost == pytest.approx(expected)
+    else:
+        assert reply.cost is None, "a model without a known price has no cost, not a made-up one"
+    assert reply.message().cost == reply.cost
+
+
+def test_a_known_price_is_found_for_a_default_model() -> None:
+    """At least one default model is priced, so the cost path above is exercised with a number."""
+    assert price("openai/gpt-4o-mini", 1000, 1000) is not None
+    assert price("xai/no-such-model", 1000, 1000) is None
+
+
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+def test_a_rate_limit_is_retried_with_backoff_then_answered(
+    keyed: Services,
+    fake: FakeProviders,
+    alice: UserPublic,
+    monkeypatch: pytest.MonkeyPatch,
+    model_ref: str,
+    provider: str,
+    wire_model: str,
+) -> None:
+    monkeypatch.setenv("APP_MAX_RETRIES", "2")
+    monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
+    fake.fail(provider, "rate_limit", times=2)
+    reply = start_reply(keyed.credentials, load_settings(), alice.id, model_ref, [{"role": "user", "content": "hi"}])
+    list(reply)
+    assert reply.error is None and reply.text == fake.reply_text(provider, wire_model)
+    assert len(chat_posts(fake, provider)) == 3
+
+
+def test_rate_limit_retries_are_bounded_then_explained_with_the_wait(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_MAX_RETRIES", "2")
+    monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
+    fake.fail("anthropic", "rate_limit", times=None)
+    reply = start_reply(
+        keyed.credentials, load_settings(), alice.id, "anthropic/claude-3-5-haiku", [{"role": "user", "content": "?"}]
+    )
+    list(reply)
+    assert reply.error is not None and reply.error.kind is ProviderErrorKind.RATE_LIMITED
+    assert "wait 2 s" in str(reply.error) and "Tried 3 times" in str(reply.error)
+    assert len(chat_posts(fake)) == 3
+
+
+@pytest.mark.parametrize(
+    ("failure", "attempts"), [("server_error", 2), ("forbidden", 1), ("cut_stream", 1), ("rate_limit", 2)]
+)
+def test_only_transient_failures_before_any_text_are_retried(
+    keyed: Services,
+    fake: FakeProviders,
+    alice: UserPublic,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: str,
+    attempts: int,
+) -> None:
+    monkeypatch.setenv("APP_MAX_RETRIES", "3")
+    monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
+    fake.fail("openai", failure, times=1)
+    reply = start_reply(
+        keyed.credentials, load_settings(), alice.id, "openai/gpt-4o", [{"role": "user", "content": "?"}]
+    )
+    list(reply)
+    assert len(chat_posts(fake)) == attempts
+    if failure == "cut_stream":
+        assert reply.interrupted and reply.error is not None, "a reply that had started is kept, not asked again"
+
+
+def test_no_retries_when_none_are_configured(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    assert keyed.settings.max_retries == 0
+    fake.fail("openai", "rate_limit", times=None)
+    reply = ask(keyed, alice, "openai/gpt-4o")
+    assert reply.error is not None and len(chat_posts(fake)) == 1
+
+
+def chunk(text: str) -> Any:
+    """A stream chunk as litellm shapes it, for the batching tests that need no provider."""
+    return SimpleNamespace(choices=[SimpleNamespace(delta=SimpleNamespace(content=text))], usage=None)
+
+
+def test_batches_send_the_first_text_at_once_then_coalesce() -> None:
+    pieces = [f"piece {n} " for n in range(20)]
+    more = threading.Event()
+
+    def produce() -> Iterator[Any]:
+        yield chunk(pieces[0])
+        more.wait(10)
+        yield from (chunk(piece) for piece in pieces[1:])
+
+    reply = ReplyStream("test/model", None, produce)
+    batches = stream_batches([reply], interval=3600)
+    first = next(batches)
+    more.set()
+    assert [first, *batches] == [(0, pieces[0]), (0, "".join(pieces[1:]))]
+    assert reply.text == "".join(pieces) and reply.settled and not reply.interrupted
+
+
+def test_batches_of_several_replies_stay_apart() -> None:
+    replies = [ReplyStream(f"test/{n}", None, lambda n=n: iter([chunk(f"{n}a"), chunk(f"{n}b")])) for n in range(3)]
+    shown = [""] * 3
+    for index, text in stream_batches(replies):
+        shown[index] += text
+    assert shown == ["0a0b", "1a1b", "2a2b"]
+
+
+def test_a_quiet_stream_gives_the_page_its_idle_calls() -> None:
+    """While nothing arrives the page still gets control, which is where Streamlit notices a Stop click."""
+    gate = threading.Event()
+
+    def open_stream() -> Iterator[Any]:
+        gate.wait(10)
+        return iter([chunk("late")])
+
+    calls: list[int] = []
+    reply = ReplyStream("test/model", None, open_stream)
+    batches = list(stream_batches([reply], on_idle=lambda: (calls.append(1), gate.set())))
+    assert calls and batches == [(0, "late")]
+
+
+def test_stop_keeps_what_arrived(services: Services, alice: UserPublic, pausing: PausingOpenAI) -> None:
+    services = open_services(load_settings())
+    services.credentials.save(alice.id, "openai", {"api_key": pausing.key})
+    reply = start_reply(services.credentials, services.settings, alice.id, "openai/gpt-4o-mini", [])
+    batches = stream_batches([reply])
+    index, first = next(batches)
+    assert index == 0 and first and pausing.sent_before_pause.startswith(first), "text is shown while it streams"
+    wait_for(lambda: reply.text == pausing.sent_before_pause)
+    reply.stop()
+    pausing.release()
+    batches.close()
+    message = reply.message()
+    assert (message.content, message.interrupted, message.error) == (pausing.sent_before_pause, True, None)
+    assert reply.stopped and reply.cost is None
+    status = services.credentials.list(alice.id)["openai"].status
+    assert status is not None and status.used_at is not None and status.error is None
+
+
+def test_leaving_the_batches_early_stops_the_reply(
+    services: Services, alice: UserPublic, pausing: PausingOpenAI
+) -> None:
+    services = open_services(load_settings())
+    services.credentials.save(alice.id, "openai", {"api_key": pausing.key})
+    reply = start_reply(services.credentials, services.settings, alice.id, "openai/gpt-4o-mini", [])
+    batches = stream_batches([reply])
+    next(batches)
+    batches.close()
+    assert reply.stopped and reply.interrupted and pausing.sent_before_pause.startswith(reply.text)
+
+
+def test_the_users_message_is_saved_before_the_provider_answers(
+    keyed: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    fake.fail("openai", "server_error")
+    conversation = Conversation()
+    turn = send_message(
+        keyed.conversations, keyed.credentials, keyed.settings, alice.id, conversation, "  Keep me  ", "openai/gpt-4o"
+    )
+    saved = keyed.conversations.get(alice.id, turn.conversation_id)
+    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")]
+    assert chat_posts(fake) == [], "nothing is sent before the page starts reading the reply"
+    list(turn.batches())
+    message = turn.finish()
+    assert message.error_kind == "provider_down" and message.model == "openai/gpt-4o"
+    saved = keyed.conversations.get(alice.id, turn.conversation_id)
+    assert [(m.role, m.content, m.error_kind) for m in saved.messages] == [
+        ("user", "Keep me", None),
+        ("assistant", "", "provider_down"),
+    ]
+
+
+def test_a_missing_key_is_saved_as_an_error_without_a_network_call(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    turn = send_message(
+        services.conversations, services.credentials, services.settings, alice.id, Conversation(), "hi", "xai/grok-2"
+    )
+    assert list(turn.batches()) == []
+    message = turn.finish()
+    assert message.error_kind == "missing_credential" and "Profile → Provider Keys → xAI" in (message.error or "")
+    assert fake.requests == []
+    assert [m.role for m in services.conversations.get(alice.id, turn.conversation_id).messages] == [
+        "user",
+        "assistant",
+    ]
+
+
+def test_a_reply_is_saved_once_whoever_finishes_it(keyed: Services, alice: UserPublic) -> None:
+    turn = send_message(
+        keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "hi", "openai/gpt-4o"
+    )
+    list(turn.batches())
+    threads = [threading.Thread(target=turn.finish) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [m.role for m in keyed.conversations.get(alice.id, turn.conversation_id).messages] == ["user", "assistant"]
+
+
+def test_regenerate_replaces_the_last_reply_with_the_model_now_chosen(
+    keyed: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    store = keyed.conversations
+    turn = send_message(store, keyed.credentials, keyed.settings, alice.id, Conversation(), "Hi", "openai/gpt-4o")
+    list(turn.batches())
+    turn.finish()
+    conversation = store.get(alice.id, turn.conversation_id)
+    again = regenerate(store, keyed.credentials, keyed.settings, alice.id, conversation, "anthropic/claude-3-5-haiku")
+    list(again.batches())
+    again.finish()
+    saved = store.get(alice.id, turn.conversation_id).messages
+    assert [(m.role, m.model) for m in saved] == [("user", None), ("assistant", "anthropic/claude-3-5-haiku")]
+    assert saved[1].content == fake.reply_text("anthropic", "claude-3-5-haiku-latest")
+    sent = chat_posts(fake, "anthropic")[-1].body["messages"]
+    assert [m["role"] for m in sent] == ["user"], "the replaced reply is not sent back"
+
+
+def test_regenerate_needs_a_reply(keyed: Services, alice: UserPublic) -> None:
+    with pytest.raises(InvalidInput):
+        regenerate(keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "openai/gpt-4o")
+
+
+def test_each_reply_records_the_use_of_the_key(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    save_key(services, fake, alice, "openai", "sk-revoked-sentinel-key-0001")
+    reply = ask(services, alice, "openai/gpt-4o")
+    status = services.credentials.list(alice.id)["openai"].status
+    assert status is not None and status.error == str(reply.error)
+    save_key(services, fake, alice, "openai", DEFAULT_KEYS["openai"])
+    ask(services, alice, "openai/gpt-4o")
+    status = services.credentials.list(alice.id)["openai"].status
+    assert status is not None and status.used_at is not None
+
+
+def test_a_failure_to_record_the_use_never_breaks_the_chat(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(keyed.credentials, "record_use", broken)
+    reply = ask(keyed, alice, "openai/gpt-4o")
+    assert reply.error is None and reply.text == fake.reply_text("openai", "gpt-4o")
+
+
+def test_compare_streams_each_model_in_its_own_column(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    refs = ["openai/gpt-4o-mini", "gemini/gemini-1.5-flash", "openai/gpt-9"]
+    comparison = start_compare(
+        keyed.credentials, keyed.settings, alice.id, refs, "Which is best?", GenerationSettings()
+    )
+    shown = [""] * 3
+    for index, text in comparison.batches():
+        shown[index] += text
+    results = comparison.finish()
+    assert shown[:2] == [fake.reply_text("openai", "gpt-4o-mini"), fake.reply_text("gemini", "gemini-1.5-flash")]
+    assert [r.text for r in results] == shown
+    assert results[2].error is not None and "gpt-9" in results[2].error
+    assert all(r.time_to_first_token is not None for r in results[:2])
+    assert results[0].cost is not None and results[1].cost is None
+
+
+@pytest.mark.parametrize("refs", [["openai/gpt-4o"], ["openai/gpt-4o", " openai/gpt-4o"], ["a/1", "a/2", "a/3", "a/4"]])
+def test_compare_takes_two_or_three_different_models(keyed: Services, alice: UserPublic, refs: list[str]) -> None:
+    with pytest.raises(InvalidInput):
+        start_compare(keyed.credentials, keyed.settings, alice.id, refs, "hi", GenerationSettings())
+
+
+def reachable_strings(root: Any, limit: int = 200_000) -> Iterator[str]:
+    """Every string reachable from `root` through objects and closures (not through modules or globals)."""
+    import gc
+    import types
+
+    seen: set[int] = set()
+    todo = [root]
+    while todo and len(seen) < limit:
+        item = todo.pop()
+        if id(item) in seen or isinstance(item, types.ModuleType | type | types.FrameType):
+            continue
+        seen.add(id(item))
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, types.FunctionType):
+            todo.extend(cell.cell_contents for cell in item.__closure__ or () if cell.cell_contents is not None)
+            todo.extend(item.__defaults__ or ())
+        else:
+            todo.extend(gc.get_referents(item))
+
+
+def test_a_prepared_reply_holds_no_key(keyed: Services, alice: UserPublic) -> None:
+    """A reply (and the turn a page keeps in its session) reads the key only inside the call that streams."""
+    turn = send_message(
+        keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "hi", "azure/my-gpt4o"
+    )
+    assert not [text for text in reachable_strings(turn) if ALICE_KEYS["azure"] in text]
+    list(turn.batches())
+    assert turn.finish().error is None
+    assert not [text for text in reachable_strings(turn) if ALICE_KEYS["azure"] in text]

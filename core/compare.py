@@ -1,0 +1,78 @@
+"""Compare: one prompt to two or three models at once, each reply streaming on its own, with speed and cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from core.chat import ReplyStream, open_reply, stream_batches
+from core.config import Settings
+from core.conversations import Conversation, GenerationSettings, Message, clean_prompt
+from core.credentials import CredentialStore
+from core.errors import InvalidInput
+
+MIN_MODELS, MAX_MODELS = 2, 3
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """What one column shows once its reply has settled."""
+
+    model_ref: str
+    text: str
+    error: str | None
+    interrupted: bool
+    time_to_first_token: float | None
+    tokens_per_second: float | None
+    cost: float | None
+
+    @classmethod
+    def of(cls, reply: ReplyStream) -> CompareResult:
+        return cls(
+            reply.model_ref,
+            reply.text,
+            str(reply.error) if reply.error else None,
+            reply.interrupted,
+            reply.time_to_first_token,
+            reply.tokens_per_second,
+            reply.cost,
+        )
+
+
+class Comparison:
+    """One prompt's replies; `finish()` (any number of times) stops any still streaming and returns the results."""
+
+    def __init__(self, prompt: str, replies: list[ReplyStream]) -> None:
+        self.prompt = prompt
+        self.replies = replies
+
+    def batches(self, on_idle: Callable[[], object] | None = None) -> Iterator[tuple[int, str]]:
+        """`(column, new text)` as the replies stream side by side (see `core.chat.stream_batches`)."""
+        return stream_batches(self.replies, on_idle=on_idle)
+
+    def finish(self) -> list[CompareResult]:
+        for reply in self.replies:
+            reply.stop()
+        return [CompareResult.of(reply) for reply in self.replies]
+
+
+def clean_model_refs(model_refs: Sequence[str]) -> list[str]:
+    refs = list(dict.fromkeys(ref.strip() for ref in model_refs if ref and ref.strip()))
+    if not MIN_MODELS <= len(refs) <= MAX_MODELS:
+        raise InvalidInput(f"Pick {MIN_MODELS} or {MAX_MODELS} different models to compare.", "compare_models")
+    return refs
+
+
+def start_compare(
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    model_refs: Sequence[str],
+    prompt: str,
+    generation: GenerationSettings,
+) -> Comparison:
+    """Prepare one reply per model with the user's own keys; a model that cannot start is a failed column."""
+    refs = clean_model_refs(model_refs)
+    prompt = clean_prompt(prompt)
+    messages = Conversation(settings=generation, messages=[Message("user", prompt)]).for_provider()
+    return Comparison(prompt, [open_reply(credentials, settings, user_id, ref, messages, generation) for ref in refs])
