@@ -1,10 +1,32 @@
-"""Chat: pick one of your models (or type an ID), send a message, watch the reply stream in."""
+"""Chat: saved conversations, streamed replies with Stop and Regenerate, per-chat settings, usage, Compare, export."""
 
 import streamlit as st
 
 from core.catalog import available_models
-from core.chat import Conversation, start_reply
+from core.chat import PROFILE_FIXES, regenerate, send_message
+from core.compare import MAX_MODELS, CompareResult, start_compare
+from core.conversations import (
+    MAX_PROMPT_CHARS,
+    MAX_TEMPERATURE,
+    MAX_TOKENS_LIMIT,
+    Conversation,
+    Message,
+    clean_settings,
+)
 from core.errors import AppError
+from core.export import describe_reply, describe_speed, describe_usage, export_name, to_json, to_markdown
+from ui.chat_state import (
+    current_conversation,
+    in_flight,
+    keep_responsive,
+    notify,
+    open_conversation,
+    request,
+    settle_in_flight,
+    show_notices,
+    take_request,
+    take_requested_model,
+)
 from ui.signin import require_user
 from ui.state import get_services, user_catalog, user_state
 
@@ -12,71 +34,298 @@ OTHER = "__other__"
 
 user = require_user()
 services = get_services()
+settle_in_flight(user)
 models = available_models(user_catalog(services, user))
 labels = {model.ref: f"{model.label} · {model.provider_label}" for model in models}
-conversation: Conversation = user_state(user, "conversation", Conversation())
+conversation = current_conversation(services, user)
+show_notices(user)
+cid = conversation.id if conversation.id is not None else "new"
+
+
+def rename(conversation_id: int) -> None:
+    try:
+        title = services.conversations.rename(
+            user.id, conversation_id, st.session_state[f"chat_title:{conversation_id}"]
+        )
+    except AppError as error:
+        user_state(user, "chat_rename_error", {})[conversation_id] = str(error)
+    else:
+        notify(user, f"Renamed to “{title}”.")
+
+
+def confirm_delete(conversation_id: int) -> None:
+    st.session_state[f"chat_confirm_delete:{user.id}"] = conversation_id
+
+
+def delete(conversation_id: int) -> None:
+    if services.conversations.delete(user.id, conversation_id):
+        notify(user, "Chat deleted.")
+    open_conversation(user, None)
+
+
+with st.sidebar:
+    st.subheader("Chats")
+    for summary in services.conversations.list(user.id):
+        st.button(
+            summary.title,
+            key=f"chat_open:{summary.id}",
+            type="primary" if summary.id == conversation.id else "tertiary",
+            on_click=open_conversation,
+            args=(user, summary.id),
+            width="stretch",
+        )
 
 head, new_chat = st.columns([5, 1], vertical_alignment="bottom")
 head.title("Chat")
-if new_chat.button("New chat", key="new_chat", icon=":material/add:"):
-    conversation.messages.clear()
+new_chat.button("New chat", key="new_chat", icon=":material/add:", on_click=open_conversation, args=(user, None))
+mode = st.segmented_control(
+    "Mode", ["Chat", "Compare"], default="Chat", required=True, key="chat_mode", label_visibility="collapsed"
+)
 
 # Widget values are dropped when the user visits another page; what they picked is remembered per user.
 remembered = user_state(user, "chat_choice", {})
+options = [*labels, OTHER]
+if requested := take_requested_model(user):
+    remembered["model"] = requested if requested in options else OTHER
+    if requested not in options:
+        remembered["typed"] = requested
 
 
 def remember(name: str, key: str) -> None:
     remembered[name] = st.session_state[key]
 
 
-options = [*labels, OTHER]
-choice = st.selectbox(
-    "Model",
-    options,
-    index=options.index(remembered["model"]) if remembered.get("model") in options else 0,
-    format_func=lambda ref: labels.get(ref, "Other model ID…"),
-    key="chat_model",
-    on_change=remember,
-    args=("model", "chat_model"),
-)
-model_ref = choice
-if choice == OTHER:
-    model_ref = st.text_input(
-        "Model ID",
-        value=remembered.get("typed", ""),
-        key="chat_model_id",
-        placeholder="azure/<deployment-name>",
-        help="provider/model, e.g. azure/my-gpt4o-deployment or openai/gpt-4o",
-        on_change=remember,
-        args=("typed", "chat_model_id"),
-    )
-if not models:
-    st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID under Other.")
-
-for message in conversation.messages:
+def render(message: Message) -> None:
     with st.chat_message(message.role):
         if message.content:
             st.markdown(message.content)
+        elif message.interrupted and not message.error:
+            st.caption("Stopped before any text arrived.")
         if message.error:
             st.error(message.error)
-        if message.model:
-            st.caption(message.model + (" · interrupted" if message.interrupted else ""))
+            if message.error_kind in PROFILE_FIXES:
+                st.page_link("pages/profile.py", label="Open Profile → Provider Keys", icon=":material/key:")
+        if message.role == "assistant" and message.model:
+            st.caption(describe_reply(message))
 
-if prompt := st.chat_input("Message", key="chat_input"):
-    conversation.add_user(prompt)
-    with st.chat_message("user"):
-        st.markdown(prompt)
-    with st.chat_message("assistant"):
+
+def stop_button(key: str) -> None:
+    st.button(
+        "Stop", key=key, icon=":material/stop_circle:", on_click=notify, args=(user, "Stopped. What arrived is kept.")
+    )
+
+
+def chat_settings(conversation: Conversation) -> None:
+    with st.expander("Chat settings: system prompt, temperature, max output tokens"):
+        with st.form(f"chat_settings:{cid}", border=False):
+            system = st.text_area("System prompt", value=conversation.settings.system_prompt, key=f"chat_system:{cid}")
+            left, right = st.columns(2)
+            temperature = left.number_input(
+                "Temperature",
+                min_value=0.0,
+                max_value=MAX_TEMPERATURE,
+                value=conversation.settings.temperature,
+                step=0.1,
+                placeholder="provider default",
+                key=f"chat_temperature:{cid}",
+            )
+            max_tokens = right.number_input(
+                "Max output tokens",
+                min_value=1,
+                max_value=MAX_TOKENS_LIMIT,
+                value=conversation.settings.max_tokens,
+                step=256,
+                key=f"chat_max_tokens:{cid}",
+            )
+            saved = st.form_submit_button("Apply to this chat", key=f"chat_settings_apply:{cid}")
+        if saved:
+            try:
+                conversation.settings = clean_settings(system, temperature, max_tokens)
+                if conversation.id is not None:
+                    services.conversations.update_settings(user.id, conversation.id, conversation.settings)
+            except AppError as error:
+                st.error(str(error))
+            else:
+                st.toast("Settings saved for this chat.")
+
+
+def manage(conversation: Conversation) -> None:
+    """Rename, export or delete the open conversation."""
+    if conversation.id is None:
+        return
+    with st.expander(f"“{conversation.display_title}”: rename, export, delete"):
+        title_key = f"chat_title:{conversation.id}"
+        st.text_input("Title", value=conversation.display_title, key=title_key, max_chars=200)
+        st.button("Rename", key="chat_rename", on_click=rename, args=(conversation.id,))
+        if error := user_state(user, "chat_rename_error", {}).pop(conversation.id, None):
+            st.error(error)
+        markdown, json_file, remove = st.columns(3)
+        markdown.download_button(
+            "Markdown",
+            data=to_markdown(conversation),
+            file_name=export_name(conversation, "md"),
+            mime="text/markdown",
+            key="chat_export_md",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        json_file.download_button(
+            "JSON",
+            data=to_json(conversation),
+            file_name=export_name(conversation, "json"),
+            mime="application/json",
+            key="chat_export_json",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        confirm = f"chat_confirm_delete:{user.id}"
+        if st.session_state.get(confirm) == conversation.id:
+            remove.button(
+                "Delete for good", key="chat_delete_confirm", type="primary", on_click=delete, args=(conversation.id,)
+            )
+        else:
+            remove.button(
+                "Delete", key="chat_delete", icon=":material/delete:", on_click=confirm_delete, args=(conversation.id,)
+            )
+
+
+def show_compare_result(result: CompareResult) -> None:
+    if result.text:
+        st.markdown(result.text)
+    if result.error:
+        st.error(result.error)
+    st.caption(describe_speed(result.time_to_first_token, result.tokens_per_second, result.cost))
+    if result.interrupted:
+        st.caption("interrupted")
+
+
+def compare_view(conversation: Conversation) -> None:
+    st.caption(
+        f"Send one prompt to 2 or {MAX_MODELS} models side by side. They use this chat's settings; "
+        "compared replies are not saved."
+    )
+    remembered_picks = user_state(user, "compare_choice", [])
+    picked = st.multiselect(
+        "Models to compare",
+        list(dict.fromkeys([*labels, *remembered_picks])),
+        default=remembered_picks[:MAX_MODELS],
+        format_func=lambda ref: labels.get(ref, ref),
+        max_selections=MAX_MODELS,
+        accept_new_options=True,
+        placeholder="Pick models, or type provider/model",
+        key="compare_models",
+    )
+    remembered_picks[:] = picked
+    prompt = st.chat_input("Prompt to compare", key="compare_input", max_chars=MAX_PROMPT_CHARS)
+    last = user_state(user, "compare_last", {})
+    if prompt:
         try:
-            reply = start_reply(
-                services.credentials, services.settings, user.id, model_ref, conversation.for_provider()
+            comparison = start_compare(
+                services.credentials, services.settings, user.id, picked, prompt, conversation.settings
             )
         except AppError as error:
-            conversation.add_error(str(error))
             st.error(str(error))
-        else:
-            st.write_stream(iter(reply))
-            message = conversation.add_reply(reply)
-            if message.error:
-                st.error(message.error)
-            st.caption(message.model + (" · interrupted" if message.interrupted else ""))
+            return
+        last["comparison"] = comparison  # shown (and finished) by the next runs, however this one ends
+        with st.chat_message("user"):
+            st.markdown(comparison.prompt)
+        stop_slot = st.empty()
+        with stop_slot:
+            stop_button("compare_stop")
+        slots, shown = [], [""] * len(comparison.replies)
+        for column, reply in zip(st.columns(len(comparison.replies)), comparison.replies, strict=True):
+            column.subheader(labels.get(reply.model_ref, reply.model_ref))
+            slots.append(column.empty())
+        with in_flight(user, comparison):
+            for index, text in comparison.batches(on_idle=keep_responsive):
+                shown[index] += text
+                slots[index].markdown(shown[index])
+        stop_slot.empty()
+        st.rerun()
+    if comparison := last.get("comparison"):
+        with st.chat_message("user"):
+            st.markdown(comparison.prompt)
+        results = comparison.finish()
+        for column, result in zip(st.columns(len(results)), results, strict=True):
+            with column:
+                st.subheader(labels.get(result.model_ref, result.model_ref))
+                show_compare_result(result)
+
+
+def chat_view(conversation: Conversation, model_ref: str) -> None:
+    chat_settings(conversation)
+    manage(conversation)
+    prompt = st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
+    redo = take_request(user) == "regenerate" and not prompt
+    history = conversation.messages[:-1] if redo else conversation.messages
+    for message in history:
+        render(message)
+    last = conversation.messages[-1] if conversation.messages else None
+    if not prompt and not redo and last is not None and last.role == "assistant":
+        st.button(
+            "Regenerate", key="chat_regenerate", icon=":material/refresh:", on_click=request, args=(user, "regenerate")
+        )
+    if conversation.messages:
+        st.caption(describe_usage(conversation.usage()))
+    if not (prompt or redo):
+        return
+    if prompt:
+        with st.chat_message("user"):
+            st.markdown(prompt)
+    with st.chat_message("assistant"):
+        stop_slot = st.empty()
+        with stop_slot:
+            stop_button("chat_stop")
+        try:
+            turn = (
+                regenerate(
+                    services.conversations, services.credentials, services.settings, user.id, conversation, model_ref
+                )
+                if redo
+                else send_message(
+                    services.conversations,
+                    services.credentials,
+                    services.settings,
+                    user.id,
+                    conversation,
+                    prompt,
+                    model_ref,
+                )
+            )
+        except AppError as error:
+            stop_slot.empty()
+            st.error(str(error))
+            return
+        open_conversation(user, turn.conversation_id)
+        with in_flight(user, turn):
+            st.write_stream(turn.batches(on_idle=keep_responsive))
+        stop_slot.empty()
+    st.rerun()
+
+
+if mode == "Compare":
+    compare_view(conversation)
+else:
+    choice = st.selectbox(
+        "Model",
+        options,
+        index=options.index(remembered["model"]) if remembered.get("model") in options else 0,
+        format_func=lambda ref: labels.get(ref, "Other model ID…"),
+        key="chat_model",
+        on_change=remember,
+        args=("model", "chat_model"),
+    )
+    model_ref = choice
+    if choice == OTHER:
+        model_ref = st.text_input(
+            "Model ID",
+            value=remembered.get("typed", ""),
+            key="chat_model_id",
+            placeholder="azure/<deployment-name>",
+            help="provider/model, e.g. azure/my-gpt4o-deployment or openai/gpt-4o",
+            on_change=remember,
+            args=("typed", "chat_model_id"),
+        )
+    if not models:
+        st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID under Other.")
+    chat_view(conversation, model_ref)
