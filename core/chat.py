@@ -332,8 +332,10 @@ class ReplyStream:
                 self.completion_tokens = getattr(self._usage, "completion_tokens", None)
         if self.target is not None and not self.stopped and self.error is None:
             self.cost = price(self.target.litellm_model, self.prompt_tokens, self.completion_tokens)
-        if self._on_settled is not None:
-            self._on_settled(self)
+        # A settled reply may live on in a page's session: it keeps its results, not its means of calling.
+        on_settled, self._on_settled, self._open_stream, self._usage = self._on_settled, None, None, None
+        if on_settled is not None:
+            on_settled(self)
 
     def stop(self) -> None:
         """End the reply now (a no-op once it has settled): what arrived is kept, marked interrupted."""
