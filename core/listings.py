@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
 from core.config import Settings
 from core.credentials import CredentialPublic, CredentialStore
@@ -120,6 +121,19 @@ class ListingStore:
 
         None when the user no longer has that provider's credential: nothing is stored.
         """
+        try:
+            return self._record(user_id, provider_id, credential_version, models, error)
+        except IntegrityError:  # another session stored this credential's first listing meanwhile: update it
+            return self._record(user_id, provider_id, credential_version, models, error)
+
+    def _record(
+        self,
+        user_id: int,
+        provider_id: str,
+        credential_version: datetime,
+        models: list[DiscoveredModel] | None,
+        error: ProviderError | None,
+    ) -> Listing | None:
         now = utcnow()
         with session(self._engine) as db:
             credential = db.exec(
@@ -136,24 +150,15 @@ class ListingStore:
                 row.error, row.error_kind = str(error)[:500], error.kind.value
             else:
                 previous = [m.id for m in _load(row.models)] if row.refreshed_at is not None else None
-                ids = [m.id for m in models or ()]
-                row.new_ids = json.dumps(sorted(set(ids) - set(previous)) if previous is not None else [])
-                row.dropped_ids = json.dumps([i for i in previous or () if i not in set(ids)])
+                ids = {m.id for m in models or ()}
+                row.new_ids = json.dumps(sorted(ids - set(previous)) if previous is not None else [])
+                row.dropped_ids = json.dumps([i for i in previous or () if i not in ids])
                 row.models = _dump(models or ())
                 row.refreshed_at = now
                 row.error = row.error_kind = None
             db.add(row)
             db.commit()
             return _public(row, provider_id, True)
-
-    def forget(self, user_id: int, provider_id: str | None = None) -> None:
-        """Drop the user's listing of one provider (or all), so the next catalog asks the provider again."""
-        with session(self._engine) as db:
-            owned = select(Credential.id).where(Credential.user_id == user_id)
-            if provider_id is not None:
-                owned = owned.where(Credential.provider == provider_id)
-            db.exec(delete(ModelListing).where(ModelListing.credential_id.in_(owned)))
-            db.commit()
 
 
 def discoverable(spec: ProviderSpec) -> bool:

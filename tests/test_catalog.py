@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from core.catalog import ModelSource, ProviderSection, load_catalog, resolve_model, search_models
 from core.chat import call_arguments
 from core.config import load_settings
-from core.discovery import is_chat_model
+from core.discovery import DiscoveredModel, is_chat_model
 from core.listings import MAX_AGE, RETRY_FAILED_AFTER, refresh_listings
 from core.llm import litellm
 from core.model_info import NOT_CHAT_MODES, PER_MILLION
@@ -222,8 +223,19 @@ def test_users_never_see_each_others_listings(
     assert "alice-only-model" not in ids(load_catalog(services, bob.id), "openai")
     assert "bob-only-model" not in ids(load_catalog(services, alice.id), "openai")
     assert services.listings.record(bob.id, "anthropic", utcnow(), models=[]) is None, "bob has no anthropic key"
-    services.listings.forget(bob.id)
-    assert set(services.listings.get(alice.id)) == {"openai"} and services.listings.get(bob.id) == {}
+    services.credentials.delete(bob.id, "openai")
+    assert services.listings.get(bob.id) == {}
+    assert "alice-only-model" in [m.id for m in services.listings.get(alice.id)["openai"].models]
+
+
+def test_concurrent_first_listings_of_one_credential_all_succeed(services: Services, fake: FakeProviders, alice):
+    save(services, fake, alice, "openai")
+    version = services.credentials.list(alice.id)["openai"].updated_at
+    models = [DiscoveredModel(f"model-{n}") for n in range(3)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: services.listings.record(alice.id, "openai", version, models), range(8)))
+    assert all(result is not None and result.ok for result in results)
+    assert [m.id for m in services.listings.get(alice.id)["openai"].models] == ["model-0", "model-1", "model-2"]
 
 
 @pytest.mark.parametrize("provider", LISTED_PROVIDERS)
