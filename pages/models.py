@@ -1,23 +1,149 @@
-"""Models: what each saved provider key unlocks; a provider without a key says how to add one."""
+"""Models: what each saved provider key unlocks, listed live by the provider; pick one and chat with it.
+
+Each provider's models are one `st.dataframe` with single-row selection and one "Chat with …" button under it:
+one element however many models a key unlocks (a button per row would be hundreds of widgets), sortable, and the
+catalog comes from session state, so a rerun neither decrypts a key nor calls a provider.
+"""
+
+import re
 
 import streamlit as st
 
+from core.catalog import ModelChoice, ProviderSection, search_models
 from core.errors import AppError
 from core.hub import check_user_access
+from ui.chat_state import open_chat_with
+from ui.format import when
 from ui.signin import require_user
-from ui.state import get_services, mark_catalog_stale, user_catalog
+from ui.state import get_services, user_catalog
+
+SEARCH_ABOVE = 12  # a provider listing more models than this gets a search box
+# A model's name comes from the provider; a button label is Markdown, so its syntax characters are escaped.
+MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]()<>#|~:$!])")
+PRICE_HELP = "USD per 1M {} tokens, from litellm's price list"
+COLUMNS = {
+    "Context": st.column_config.NumberColumn(help="Input context window, in tokens", format="compact"),
+    "Input $/1M": st.column_config.NumberColumn(help=PRICE_HELP.format("input"), format="$%g"),
+    "Output $/1M": st.column_config.NumberColumn(help=PRICE_HELP.format("output"), format="$%g"),
+}
 
 user = require_user()
 services = get_services()
 
+
+def plain(text: str) -> str:
+    return MARKDOWN_SYNTAX.sub(r"\\\1", text)
+
+
+def table_key(provider_id: str) -> str:
+    return f"models_table:{provider_id}"
+
+
+def clear_selection(provider_id: str) -> None:
+    """A changed filter or list moves the rows: a kept selection would point at another model."""
+    st.session_state[table_key(provider_id)] = {"selection": {"rows": [], "columns": []}}
+
+
 title, refresh = st.columns([5, 1], vertical_alignment="bottom")
 title.title("Models")
-if refresh.button("Refresh", key="models_refresh", icon=":material/refresh:"):
-    mark_catalog_stale(user)
-sections = user_catalog(services, user)
+refreshing = refresh.button(
+    "Refresh", key="models_refresh", icon=":material/refresh:", help="Ask every provider for its current models"
+)
+with st.spinner("Asking your providers which models your keys can use…"):
+    sections = user_catalog(services, user, refresh=refreshing)
+if refreshing:
+    for section in sections:
+        clear_selection(section.spec.id)
 
 if not any(section.ready for section in sections):
     st.info("No provider key is saved yet. Add one in Profile → Provider Keys and its models appear here.")
+
+
+def listing_status(section: ProviderSection) -> None:
+    listing, label = section.listing, section.spec.label
+    if listing is None:
+        return
+    if section.listing_failed:
+        st.warning(
+            f"Could not list the models your {label} key can use ({when(listing.checked_at)}): {listing.error} "
+            "Showing the default models instead; **Refresh** asks again."
+        )
+    elif section.listing_not_offered:
+        st.caption(f"Your {label} resource does not list its deployments: the ones you added in Profile are shown.")
+    elif listing.refreshed_at is not None:
+        new = f" · {section.new_count} new since the previous refresh" if section.new_count else ""
+        st.caption(f"Listed by {label} {when(listing.refreshed_at)}{new}")
+    if section.dropped:
+        st.caption(f"No longer listed by {label}: " + ", ".join(f"`{model_id}`" for model_id in section.dropped))
+
+
+def rows(models: tuple[ModelChoice, ...]) -> list[dict]:
+    return [
+        {
+            "Model": model.label,
+            "Model ID": model.model_id,
+            "Source": "new" if model.new else model.source.value,
+            "Context": model.context_window,
+            "Input $/1M": model.input_price,
+            "Output $/1M": model.output_price,
+        }
+        for model in models
+    ]
+
+
+def model_table(section: ProviderSection) -> None:
+    spec, models = section.spec, section.models
+    if len(models) > SEARCH_ABOVE:
+        query = st.text_input(
+            f"Search {spec.label} models",
+            key=f"models_search:{spec.id}",
+            placeholder="Filter by name or ID",
+            on_change=clear_selection,
+            args=(spec.id,),
+        )
+        models = search_models(models, query)
+        if query:
+            st.caption(f"{len(models)} of {len(section.models)} models")
+    event = st.dataframe(
+        rows(models),
+        key=table_key(spec.id),
+        on_select="rerun",
+        selection_mode="single-row",
+        hide_index=True,
+        width="stretch",
+        column_config=COLUMNS,
+    )
+    selected = [models[row] for row in event.selection.rows if row < len(models)]
+    picked = selected[0] if selected else None
+    if st.button(
+        f"Chat with {plain(picked.label)}" if picked else "Chat with the selected model",
+        key=f"models_chat:{spec.id}",
+        icon=":material/chat:",
+        type="primary" if picked else "secondary",
+        disabled=picked is None,
+        help=None if picked else "Select a model's row first",
+    ):
+        open_chat_with(user, picked.ref)
+
+
+def hub_check() -> None:
+    with st.form("hub_access", border=False):
+        repo_id = st.text_input(
+            "Check that your token can download a model",
+            key="hub_repo_id",
+            placeholder="meta-llama/Meta-Llama-3-8B-Instruct",
+        )
+        checked = st.form_submit_button("Check access", key="hub_check")
+    if checked:
+        try:
+            with st.spinner("Asking Hugging Face…"):
+                access = check_user_access(services.credentials, services.settings, user.id, repo_id)
+        except AppError as error:
+            st.error(str(error))
+        else:
+            gated = " It is gated, and your account has been granted access." if access.gated else ""
+            st.success(f"Your token can download [{access.repo_id}]({access.page_url}).{gated}")
+
 
 for section in sections:
     spec = section.spec
@@ -29,31 +155,16 @@ for section in sections:
         elif section.credential is None:
             st.caption(f"No {spec.label} credential saved.")
             st.page_link("pages/profile.py", label=f"Add one in Profile → {spec.label}", icon=":material/key:")
-        elif section.models:
-            st.dataframe(
-                [
-                    {"Model": model.label, "Model ID": model.model_id, "Source": "default list"}
-                    for model in section.models
-                ],
-                hide_index=True,
-                width="stretch",
-            )
+        elif spec.chat_capable:
+            listing_status(section)
+            if section.models:
+                model_table(section)
+            elif spec.deployments:
+                st.info(f"No deployments yet: add your deployment names in Profile → {spec.label}.")
+            if spec.deployments:
+                link = f"Add or remove deployments in Profile → {spec.label}"
+                st.page_link("pages/profile.py", label=link, icon=":material/add:")
         if spec.model_hub and section.ready:
-            with st.form("hub_access", border=False):
-                repo_id = st.text_input(
-                    "Check that your token can download a model",
-                    key="hub_repo_id",
-                    placeholder="meta-llama/Meta-Llama-3-8B-Instruct",
-                )
-                checked = st.form_submit_button("Check access", key="hub_check")
-            if checked:
-                try:
-                    with st.spinner("Asking Hugging Face…"):
-                        access = check_user_access(services.credentials, services.settings, user.id, repo_id)
-                except AppError as error:
-                    st.error(str(error))
-                else:
-                    gated = " It is gated, and your account has been granted access." if access.gated else ""
-                    st.success(f"Your token can download [{access.repo_id}]({access.page_url}).{gated}")
+            hub_check()
         if spec.note:
             st.caption(spec.note)

@@ -1,0 +1,286 @@
+"""The Models page in AppTest: live listings per user, markers, fallbacks, Refresh, search, Chat, Azure deployments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.services import Services
+from core.users import UserPublic
+from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
+from tests.test_app import open_page, page_text, save_openai_key, signed_in
+from ui.format import when
+
+SECOND_KEY = "sk-test-openai-second-key"
+
+
+def save(services: Services, fake: FakeProviders, user: UserPublic, provider: str, key: str | None = None) -> None:
+    values = {"api_key": key or DEFAULT_KEYS[provider]}
+    if provider == "azure":
+        values |= {"endpoint": fake.url, "api_version": "2024-10-21"}
+    services.credentials.save(user.id, provider, values)
+
+
+def models_page(username: str = "alice") -> AppTest:
+    return open_page(signed_in(username), "models")
+
+
+def table(at: AppTest, provider: str) -> pd.DataFrame:
+    return at.dataframe(key=f"models_table:{provider}").value
+
+
+def source_of(at: AppTest, provider: str) -> dict[str, str]:
+    frame = table(at, provider)
+    return dict(zip(frame["Model ID"], frame["Source"], strict=True))
+
+
+def listings(fake: FakeProviders, provider: str) -> list:
+    return [r for r in fake.requests if r.provider == provider and r.method == "GET"]
+
+
+def test_listed_models_join_the_defaults_and_new_ones_are_marked(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.models["openai"] += ["gpt-4.1"]
+    save(services, fake, alice, "openai")
+    at = models_page()
+    assert source_of(at, "openai") == {"gpt-4o-mini": "default", "gpt-4o": "default", "gpt-4.1": "listed"}
+    assert "text-embedding-3-small" not in source_of(at, "openai")
+    fake.models["openai"] += ["o3-mini"]
+    at.button(key="models_refresh").click().run()
+    assert source_of(at, "openai")["o3-mini"] == "new"
+    assert source_of(at, "openai")["gpt-4.1"] == "listed"
+    assert "1 new since the previous refresh" in page_text(at)
+
+
+def test_models_the_provider_no_longer_lists_drop_off(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["xai"] += ["grok-3"]
+    save(services, fake, alice, "xai")
+    at = models_page()
+    assert "grok-3" in source_of(at, "xai")
+    fake.models["xai"].remove("grok-3")
+    at.button(key="models_refresh").click().run()
+    assert "grok-3" not in source_of(at, "xai")
+    assert "No longer listed by xAI: `grok-3`" in page_text(at)
+
+
+def test_the_time_of_the_last_listing_is_shown(services: Services, fake: FakeProviders, alice: UserPublic):
+    save(services, fake, alice, "gemini")
+    at = models_page()
+    refreshed = services.listings.get(alice.id)["gemini"].refreshed_at
+    assert f"Listed by Google AI (Gemini) {when(refreshed)}" in page_text(at)
+
+
+def test_a_failed_listing_falls_back_to_the_defaults_with_the_reason(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.models["anthropic"] += ["claude-sonnet-4-5"]
+    fake.fail("anthropic", "forbidden")
+    save(services, fake, alice, "anthropic")
+    at = models_page()
+    assert list(table(at, "anthropic")["Model ID"]) == ["claude-3-5-sonnet", "claude-3-5-haiku"]
+    [warning] = [w.value for w in at.warning]
+    assert warning.startswith("Could not list the models your Anthropic key can use")
+    assert "Anthropic accepted the key but refused access (HTTP 403)" in warning
+    at.button(key="models_refresh").click().run()
+    assert not at.warning
+    assert "claude-sonnet-4-5" in source_of(at, "anthropic")
+
+
+def test_reruns_use_the_cache_and_refresh_asks_every_provider_again(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    for provider in ("openai", "anthropic", "gemini", "xai"):
+        save(services, fake, alice, provider)
+    at = models_page()
+    assert len(fake.requests) == 4
+    at.run()
+    open_page(at, "profile")
+    open_page(at, "models")
+    assert len(fake.requests) == 4, "no provider is asked again until Refresh or a credential change"
+    at.button(key="models_refresh").click().run()
+    assert sorted(r.provider for r in fake.requests[4:]) == ["anthropic", "gemini", "openai", "xai"]
+
+
+def test_a_changed_key_is_listed_again(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.keys["openai"].add(SECOND_KEY)
+    at = save_openai_key(signed_in())
+    open_page(at, "models")
+    fake.models["openai"] += ["gpt-4.1"]
+    at.run()
+    assert "gpt-4.1" not in source_of(at, "openai"), "cached until the key changes"
+    open_page(at, "profile")
+    at.button(key="replace:openai").click().run()
+    at.text_input(key="field:openai:api_key").input(SECOND_KEY)
+    at.button(key="save:openai").click().run()
+    open_page(at, "models")
+    assert listings(fake, "openai")[-1].key == SECOND_KEY
+    assert source_of(at, "openai")["gpt-4.1"] == "new", "compared with what the previous key listed"
+
+
+def test_search_filters_a_long_list(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["openai"] += [f"gpt-test-{n}" for n in range(20)] + ["o3-mini"]
+    save(services, fake, alice, "openai")
+    at = models_page()
+    assert len(table(at, "openai")) == len(fake.models["openai"]) - 1  # all but the embedding model
+    at.text_input(key="models_search:openai").input("MINI").run()
+    assert list(table(at, "openai")["Model ID"]) == ["gpt-4o-mini", "o3-mini"]
+    assert f"2 of {len(fake.models['openai']) - 1} models" in page_text(at)
+
+
+def test_a_short_list_has_no_search_box(services: Services, fake: FakeProviders, alice: UserPublic):
+    save(services, fake, alice, "xai")
+    at = models_page()
+    assert len(table(at, "xai")) == len(fake.models["xai"])
+    assert not [t for t in at.text_input if t.key == "models_search:xai"]
+
+
+def test_chat_opens_with_the_selected_model(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["gemini"] += ["gemini-2.5-flash"]
+    save(services, fake, alice, "gemini")
+    at = models_page()
+    assert at.button(key="models_chat:gemini").disabled, "nothing selected yet"
+    row = list(table(at, "gemini")["Model ID"]).index("gemini-2.5-flash")
+    at.session_state["models_table:gemini"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert at.button(key="models_chat:gemini").label == "Chat with Gemini 2.5 Flash"
+    at.button(key="models_chat:gemini").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="chat_model").value == "gemini/gemini-2.5-flash"
+
+
+def test_a_filter_change_clears_the_selection(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["openai"] += [f"gpt-test-{n}" for n in range(20)]
+    save(services, fake, alice, "openai")
+    at = models_page()
+    at.session_state["models_table:openai"] = {"selection": {"rows": [1], "columns": []}}
+    at.run()
+    assert not at.button(key="models_chat:openai").disabled
+    at.text_input(key="models_search:openai").input("test-1").run()
+    assert at.button(key="models_chat:openai").disabled, "row 1 of the new list is another model"
+
+
+def test_registry_models_show_only_to_users_with_that_key(
+    services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic
+):
+    path = services.settings.models_registry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('[openai]\nmodels = ["team-finetune"]\n[xai]\nmodels = ["grok-team"]\n')
+    save(services, fake, alice, "openai")
+    save(services, fake, bob, "xai")
+    alice_page = models_page("alice")
+    assert source_of(alice_page, "openai")["team-finetune"] == "registry"
+    assert "grok-team" not in page_text(alice_page) and not [d for d in alice_page.dataframe if d.key.endswith("xai")]
+    bob_page = models_page("bob")
+    assert source_of(bob_page, "xai")["grok-team"] == "registry"
+    assert [d.key for d in bob_page.dataframe] == ["models_table:xai"]
+
+
+def deployments_card() -> None:
+    """The Azure card's deployment list, as Profile draws it for the signed-in user alice."""
+    from core.providers import get_provider
+    from ui import azure_deployments
+    from ui.state import get_services
+
+    azure_deployments.render(get_services().users.get("alice"), get_provider("azure"))
+
+
+@pytest.fixture
+def card(services: Services, fake: FakeProviders, alice: UserPublic) -> AppTest:
+    save(services, fake, alice, "azure")
+    return AppTest.from_function(deployments_card, default_timeout=60).run()
+
+
+def add_deployment(card: AppTest, name: str) -> AppTest:
+    card.text_input(key="deployment_name:azure").input(name)
+    card.button(key="add_deployment:azure").click().run()
+    assert not card.exception, card.exception
+    return card
+
+
+def test_an_azure_deployment_that_answers_is_added(card: AppTest, services: Services, fake: FakeProviders, alice):
+    deployment = fake.models["azure"][0]
+    add_deployment(card, deployment)
+    assert [s.value for s in card.success] == [
+        f"{deployment} answered. It is listed on **Models** as `azure/{deployment}`."
+    ]
+    assert f"azure/{deployment}" in page_text(card)
+    assert card.text_input(key="deployment_name:azure").value == ""
+    assert [d.name for d in services.deployments.list(alice.id, "azure")] == [deployment]
+
+
+def test_an_azure_deployment_that_does_not_exist_is_explained_and_not_added(
+    card: AppTest, services: Services, alice: UserPublic
+):
+    add_deployment(card, "not-deployed-here")
+    assert [e.value for e in card.error] == [
+        "There is no deployment named not-deployed-here at your Azure endpoint. "
+        "Check the deployment name in the Azure portal."
+    ]
+    assert card.text_input(key="deployment_name:azure").value == "not-deployed-here", "kept to be fixed"
+    assert services.deployments.list(alice.id, "azure") == ()
+
+
+def test_a_malformed_deployment_name_is_refused_without_a_call(card: AppTest, fake: FakeProviders):
+    fake.requests.clear()
+    add_deployment(card, "no spaces allowed")
+    [error] = [e.value for e in card.error]
+    assert error.startswith("Deployment names are 2–64 characters")
+    assert fake.requests == []
+
+
+def test_an_azure_deployment_is_removed(card: AppTest, services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["azure"] += ["second-one"]
+    add_deployment(card, fake.models["azure"][0])
+    add_deployment(card, "second-one")
+    card.button(key=f"remove_deployment:azure:{fake.models['azure'][0]}").click().run()
+    assert [d.name for d in services.deployments.list(alice.id, "azure")] == ["second-one"]
+    assert f"azure/{fake.models['azure'][0]}" not in [m.value for m in card.markdown]
+
+
+def test_deployments_appear_on_models_for_their_user_only(
+    services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic
+):
+    fake.lists_deployments = False
+    fake.keys["azure"].add("bob-azure-key-000000")
+    save(services, fake, alice, "azure")
+    save(services, fake, bob, "azure", "bob-azure-key-000000")
+    services.deployments.add(alice.id, "azure", "alice-deployment")
+    alice_page = models_page("alice")
+    assert source_of(alice_page, "azure") == {"alice-deployment": "your deployment"}
+    assert "does not list its deployments" in page_text(alice_page)
+    assert not alice_page.warning
+    bob_page = models_page("bob")
+    assert not [d for d in bob_page.dataframe if d.key == "models_table:azure"]
+    assert "No deployments yet" in page_text(bob_page) and "alice-deployment" not in page_text(bob_page)
+
+
+def test_two_users_never_see_each_others_listings(
+    services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic
+):
+    fake.keys["openai"].add(SECOND_KEY)
+    fake.models["openai"] += ["listed-when-alice-looked"]
+    save(services, fake, alice, "openai")
+    alice_page = models_page("alice")
+    fake.models["openai"] = ["gpt-4o", "listed-when-bob-looked"]
+    save(services, fake, bob, "openai", SECOND_KEY)
+    bob_page = models_page("bob")
+    assert "listed-when-bob-looked" in source_of(bob_page, "openai")
+    assert "listed-when-alice-looked" not in source_of(bob_page, "openai")
+    alice_page.run()
+    assert "listed-when-bob-looked" not in source_of(alice_page, "openai")
+    assert {r.key for r in listings(fake, "openai")} == {DEFAULT_KEYS["openai"], SECOND_KEY}
+
+
+def test_models_page_keeps_working_with_a_broken_registry(
+    services: Services, fake: FakeProviders, alice: UserPublic, tmp_path: Path
+):
+    path = services.settings.models_registry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[openai\nthis is not toml")
+    save(services, fake, alice, "openai")
+    at = models_page()
+    assert list(table(at, "openai")["Model ID"]) == ["gpt-4o-mini", "gpt-4o"]
