@@ -9,8 +9,9 @@ from enum import StrEnum
 
 from core.config import Settings
 from core.credentials import CredentialPublic, CredentialStore, clean_values
-from core.discovery import list_chat_models
+from core.discovery import DiscoveredModel, list_chat_models
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
+from core.listings import ListingStore
 from core.providers import ProviderSpec, get_provider
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class KeyTest:
 
     result: KeyTestResult
     detail: str
+    models: tuple[DiscoveredModel, ...] | None = None
 
     @property
     def label(self) -> str:
@@ -86,19 +88,26 @@ def check_key(spec: ProviderSpec, values: Mapping[str, str], settings: Settings)
     if spec.model_hub:
         return _test_hub_token(values, settings)
     try:
-        count = len(list_chat_models(spec, values, settings))
+        models = tuple(list_chat_models(spec, values, settings))
     except ProviderError as error:
         return KeyTest(_RESULT_OF_KIND.get(error.kind, KeyTestResult.UNREACHABLE), str(error))
-    return KeyTest(KeyTestResult.VALID, f"Key works: {spec.label} lists {_plural(count, 'chat model')} for it.")
+    detail = f"Key works: {spec.label} lists {_plural(len(models), 'chat model')} for it."
+    return KeyTest(KeyTestResult.VALID, detail, models)
 
 
 def save_tested(
-    credentials: CredentialStore, settings: Settings, user_id: int, provider_id: str, raw: Mapping[str, str | None]
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    provider_id: str,
+    raw: Mapping[str, str | None],
+    listings: ListingStore | None = None,
 ) -> tuple[CredentialPublic, KeyTest]:
     """Validate, test and save a credential; a malformed or rejected one raises and changes nothing.
 
     A key the provider accepts but limits (no access, no credit) is saved and marked; so is one that could not be
-    checked (provider unreachable), marked unverified so the user can test it again later.
+    checked (provider unreachable), marked unverified so the user can test it again later. With `listings`, the
+    models the test listed become the key's first model listing, so Models does not ask the provider again.
     """
     spec = get_provider(provider_id)
     values = clean_values(spec, raw, settings.allow_endpoints)
@@ -107,6 +116,8 @@ def save_tested(
         raise KeyRejected(outcome.detail + " Nothing was saved.", spec.mask_field.name)
     saved = credentials.save(user_id, provider_id, values)
     credentials.record_test(user_id, provider_id, outcome.result.value, outcome.detail)
+    if listings is not None and outcome.models is not None and not spec.deployments:
+        listings.record(user_id, provider_id, saved.updated_at, models=list(outcome.models))
     return saved, outcome
 
 

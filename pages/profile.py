@@ -5,6 +5,7 @@ import streamlit as st
 from core.credentials import CredentialPublic
 from core.health import RESULT_LABELS, KeyTestResult
 from core.providers import PROVIDERS, ProviderSpec
+from ui import azure_deployments
 from ui.credential_actions import (
     delete,
     field_key,
@@ -21,10 +22,10 @@ from ui.credential_actions import (
 )
 from ui.format import when
 from ui.signin import require_user
-from ui.state import get_services, user_catalog
+from ui.state import get_services
 
 user = require_user()
-credentials = {section.spec.id: section.credential for section in user_catalog(get_services(), user)}
+credentials = get_services().credentials.list(user.id)  # masked views; fresh on every run
 
 st.title("Profile")
 st.caption(f"{user.name} · {user.email}")
@@ -146,6 +147,8 @@ for spec in PROVIDERS:
             st.toast(text, icon=":material/check_circle:" if kind == "success" else ":material/warning:")
         if credentials.get(spec.id) is not None:
             saved_credential(spec)
+            if spec.deployments and credentials[spec.id].readable:
+                azure_deployments.render(user, spec)
         if credentials.get(spec.id) is None or st.session_state.get(mode_key(spec.id)) == "replace":
             credential_form(spec, flash_field, text if kind == "error" else None)
             if st.session_state.get(mode_key(spec.id)) == "replace":

@@ -309,3 +309,35 @@ def test_the_card_shows_the_last_test_and_that_the_key_was_never_used(
     assert "Last tested" in shown and "**valid**" in shown
     assert "Key works: OpenAI lists 2 chat models for it." in shown
     assert "Last used for a chat: never" in shown
+
+
+def test_a_saved_key_is_listed_once_for_its_test_and_models(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    at = signed_in()
+    save_openai_key(at)
+    open_page(at, "models")
+    open_page(at, "chat")
+    listings = [r for r in fake.requests if r.provider == "openai" and r.method == "GET"]
+    assert len(listings) == 1, "the key test's listing is the Models page's first listing"
+    listing = services.listings.get(alice.id)["openai"]
+    assert listing.current and [m.id for m in listing.models] == ["gpt-4o-mini", "gpt-4o"]
+
+
+def test_azure_deployments_on_the_profile_card_reach_models_and_chat(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    at = signed_in()
+    open_page(at, "profile")
+    at.text_input(key="field:azure:endpoint").input(fake.url)
+    at.text_input(key="field:azure:api_key").input("azure-test-azure-valid")
+    at.button(key="save:azure").click().run()
+    at.text_input(key="deployment_name:azure").input("my-gpt4o")
+    at.button(key="add_deployment:azure").click().run()
+    assert not at.exception, at.exception
+    assert "azure/my-gpt4o" in page_text(at)
+
+    open_page(at, "chat")
+    at.selectbox(key="chat_model").set_value("azure/my-gpt4o").run()
+    at.chat_input(key="chat_input").set_value("Hi deployment").run()
+    assert fake.reply_text("azure", "my-gpt4o") in page_text(at)

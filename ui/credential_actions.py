@@ -75,7 +75,9 @@ def save_and_test(user: UserPublic, provider_id: str, values: dict[str, Any]) ->
     spec = get_provider(provider_id)
     services = get_services()
     try:
-        _, outcome = save_tested(services.credentials, services.settings, user.id, provider_id, values)
+        _, outcome = save_tested(
+            services.credentials, services.settings, user.id, provider_id, values, services.listings
+        )
     except KeyRejected as error:
         _flash(provider_id, "error", str(error), error.field)
         return
