@@ -127,6 +127,16 @@ def _transient(error: Exception) -> bool:
     return isinstance(status, int) and status >= 500 and not isinstance(error, errors.APIConnectionError)
 
 
+def _redirect_status(error: BaseException) -> int | None:
+    """The 3xx status when the provider answered with a redirect (never followed), whatever litellm made of it."""
+    for cause in _causes(error):
+        response = getattr(cause, "response", None)
+        for status in (getattr(cause, "status_code", None), getattr(response, "status_code", None)):
+            if isinstance(status, int) and 300 <= status < 400:
+                return status
+    return None
+
+
 def explain_error(error: Exception, target: ModelTarget, partial: bool = False, attempts: int = 1) -> ProviderError:
     """Map any provider exception to a user-safe category and advice; the raw text is never shown."""
     errors = litellm().exceptions
@@ -142,7 +152,12 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False, 
     status = getattr(error, "status_code", None)
     kind, message = ProviderErrorKind.PROVIDER_DOWN, f"{label} had a problem answering. Try again in a moment."
     network = _network_failure(error)
-    if isinstance(error, errors.Timeout) or network is ProviderErrorKind.TIMEOUT:
+    if redirect := _redirect_status(error):
+        message = (
+            f"{label} answered with a redirect (HTTP {redirect}), which the app does not follow. "
+            "If the server reaches the provider through a gateway, ask your admin to check its address."
+        )
+    elif isinstance(error, errors.Timeout) or network is ProviderErrorKind.TIMEOUT:
         kind, message = ProviderErrorKind.TIMEOUT, f"{label} did not answer in time. Try again, or pick another model."
     elif isinstance(error, errors.AuthenticationError) or status == 401 or (status == 400 and _mentions_bad_key(error)):
         kind, message = ProviderErrorKind.REJECTED_KEY, f"{label} rejected the saved key. Update it in {where}."

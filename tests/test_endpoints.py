@@ -293,6 +293,7 @@ def test_a_redirect_to_another_host_is_not_followed(
     assert len(provider_host.paths) == 1
     assert elsewhere.requests == []
     assert reply.error is not None and reply.error.kind is not ProviderErrorKind.INTERRUPTED
+    assert f"answered with a redirect (HTTP {status}), which the app does not follow" in str(reply.error)
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "gemini", "xai", "azure"])
