@@ -176,6 +176,7 @@ def test_sign_in_save_key_see_models_and_chat(app_url: str, fake: FakeProviders)
         page.get_by_role("button", name="Save").first.click()
         expect(page.get_by_text("…alid").first).to_be_visible()
         settle(page)
+        expect(page.get_by_text("OpenAI · valid …alid")).to_be_visible()  # tested with the provider on save
         assert OPENAI_KEY not in page.content()
         page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
 
@@ -191,14 +192,19 @@ def test_sign_in_save_key_see_models_and_chat(app_url: str, fake: FakeProviders)
         page.get_by_placeholder("Message").fill("Hello from the browser")
         page.get_by_placeholder("Message").press("Enter")
         reply = fake.reply_text("openai", "gpt-4o-mini")
-        expect(page.get_by_text(reply)).to_be_visible()
-        expect(page.get_by_text("Hello from the browser")).to_be_visible()
+        messages = page.get_by_test_id("stChatMessage")
+        expect(messages.filter(has_text=reply)).to_have_count(1)
+        expect(messages.filter(has_text="Hello from the browser")).to_have_count(1)
         settle(page)
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
 
         page.reload()
         expect(page.get_by_text("Signed in as")).to_be_visible()
         settle(page)
+        # A new browser session: the saved chat is in the sidebar and reopens with both messages.
+        page.get_by_test_id("stSidebar").get_by_role("button", name="Hello from the browser").click()
+        settle(page)
+        expect(page.get_by_test_id("stChatMessage").filter(has_text=reply)).to_have_count(1)
 
         page.get_by_role("button", name="Sign out").click()
         settle(page)  # while the script runs, the previous run's elements are still on the page
