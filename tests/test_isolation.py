@@ -9,9 +9,13 @@ import pytest
 
 from core.catalog import available_models, build_catalog
 from core.chat import start_reply
+from core.conversations import ConversationNotFound, ConversationStore
+from core.credentials import CredentialStore
+from core.deployments import DeploymentStore
 from core.errors import MissingCredential
 from core.health import KeyRejected, retest, save_tested
 from core.hub import check_user_access
+from core.listings import ListingStore
 from core.providers import PROVIDERS
 from core.services import Services
 from core.users import UserPublic
@@ -112,13 +116,24 @@ def test_bobs_save_changes_only_bobs_row(
     assert {r.key for r in fake.requests} == {bob_key, "bob-bad-0002"}
 
 
-def test_every_credential_function_is_scoped_by_user():
-    """No public method of the store takes a credential (or row) id alone: the first argument is the user."""
-    from core.credentials import CredentialStore
+@pytest.mark.parametrize("store", [CredentialStore, ConversationStore, DeploymentStore, ListingStore])
+def test_every_per_user_store_function_is_scoped_by_user(store: type):
+    """No public method of a per-user store takes a row id alone: the first argument is the signed-in user."""
+    methods = [(n, m) for n, m in inspect.getmembers(store, inspect.isfunction) if not n.startswith("_")]
+    assert methods
+    for name, method in methods:
+        assert list(inspect.signature(method).parameters)[1] == "user_id", f"{store.__name__}.{name}"
 
-    for name, method in inspect.getmembers(CredentialStore, inspect.isfunction):
-        if not name.startswith("_"):
-            assert list(inspect.signature(method).parameters)[1] == "user_id", name
+
+def test_bob_cannot_open_rename_or_delete_alices_chat(services: Services, alice: UserPublic, bob: UserPublic):
+    chat = services.conversations.create(alice.id)
+    with pytest.raises(ConversationNotFound):
+        services.conversations.get(bob.id, chat.id)
+    with pytest.raises(ConversationNotFound):
+        services.conversations.rename(bob.id, chat.id, "mine now")
+    assert services.conversations.delete(bob.id, chat.id) is False
+    assert services.conversations.list(bob.id) == []
+    assert [c.id for c in services.conversations.list(alice.id)] == [chat.id]
 
 
 def test_identity_never_comes_from_a_query_parameter_or_widget(services: Services, alice: UserPublic, bob: UserPublic):
