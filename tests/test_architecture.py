@@ -150,3 +150,18 @@ def test_litellm_is_imported_in_one_place() -> None:
     importers = [p.relative_to(ROOT) for p in ROOT.glob("[!.]*/*.py") if "litellm" in imported_modules(p)]
     importers = [p for p in importers if p.parts[0] not in {"tests", "bench"}]
     assert importers == [Path("core/llm.py")]
+
+
+def test_tracebacks_never_reach_the_browser() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_remote_code_is_never_trusted() -> None:
+    """Hugging Face downloads must never run a repository's code: no `trust_remote_code=True` anywhere."""
+    for path in APP_FILES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "trust_remote_code":
+                assert isinstance(node.value, ast.Constant) and node.value.value is False, path

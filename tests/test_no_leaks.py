@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -195,3 +196,19 @@ def test_a_sentinel_key_never_leaks(
     assert not leaks(out) and not leaks(err), "a key reached stdout or stderr"
     raw = database_bytes(services)
     assert raw and not any(secret.encode() in raw for secret in FORBIDDEN), "a key is in the database in clear"
+    assert_no_key_left_in_shared_places()
+
+
+def assert_no_key_left_in_shared_places() -> None:
+    """After all of it: no key in the environment, litellm's or huggingface_hub's globals, or any app module's."""
+    import huggingface_hub
+
+    from core.llm import litellm
+
+    assert not leaks("\n".join(os.environ.values()))
+    client = litellm()
+    assert client.api_key is None and not leaks(repr([client.openai_key, client.anthropic_key, client.azure_key]))
+    assert huggingface_hub.get_token() is None
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] in {"core", "ui", "pages", "app"}:
+            assert not leaks(repr(vars(module))), f"a key in the globals of {name}"
