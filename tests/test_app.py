@@ -215,6 +215,12 @@ def test_rejected_key_in_chat_says_what_to_do_and_keeps_the_message(
     assert "Is my key fine?" in page_text(at)
     assert "sk-revoked" not in page_text(at)
 
+    open_page(at, "profile")
+    shown = page_text(at)
+    assert "Last used for a chat: never" not in shown and "Last used for a chat: 20" in shown
+    assert "Last chat error (20" in shown
+    assert "OpenAI rejected the saved key. Update it in Profile → Provider Keys → OpenAI." in shown
+
 
 def test_chat_without_any_key_points_to_profile(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
     at = signed_in()
