@@ -142,3 +142,33 @@ def test_deleting_a_user_deletes_their_credentials(services: Services, alice: Us
     assert services.users.delete("alice") is True
     with sqlite3.connect(services.engine.url.database) as db:
         assert db.execute("SELECT COUNT(*) FROM credential").fetchone() == (0,)
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(services: Services) -> None:
+    with services.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini", "xai"])
+@pytest.mark.parametrize("field", ["api_base", "base_url", "endpoint"])
+def test_a_user_can_never_set_a_base_url(services: Services, alice: UserPublic, provider: str, field: str) -> None:
+    with pytest.raises(InvalidInput, match="has no field named"):
+        services.credentials.save(alice.id, provider, {"api_key": "sk-user-key-0001", field: "https://evil.example"})
+    assert services.credentials.list(alice.id) == {}
+
+
+def test_an_azure_endpoint_is_checked_again_at_call_time(
+    services: Services, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saved while the admin allowed the origin; once it is no longer allowed, no call goes there."""
+    from core.chat import start_reply
+    from core.errors import InvalidEndpoint
+
+    monkeypatch.setenv("APP_ALLOW_ENDPOINTS", "https://gateway.example.org")
+    allowing = open_services(load_settings())
+    allowing.credentials.save(alice.id, "azure", {"endpoint": "https://gateway.example.org", "api_key": "k" * 32})
+    monkeypatch.setenv("APP_ALLOW_ENDPOINTS", "")
+    with pytest.raises(InvalidEndpoint):
+        start_reply(services.credentials, load_settings(), alice.id, "azure/my-gpt4o", [])
