@@ -1,5 +1,6 @@
 # make run  — install and start the app on its embedded default (SQLite in ./data)
 # make test — install what tests need (Python packages, Debian's chromium), audit the packages, run the whole suite
+# make bench — the speed figures of README's Speed section (a few minutes; not part of make test)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +8,7 @@ PORT ?= 8501
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint format browser audit clean
+.PHONY: run test lint format browser audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,10 @@ audit: $(VENV)/.dev-installed
 
 test: $(VENV)/.dev-installed browser lint audit
 	$(BIN)/python -m pytest
+
+# BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.run --markdown $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
