@@ -45,6 +45,8 @@ MAX_OUTPUT_TOKENS = DEFAULT_MAX_TOKENS
 STREAM_BATCH_SECONDS = 0.04
 # While nothing arrives, the page is given a chance this often to notice a click (Stop).
 IDLE_SECONDS = 0.1
+# The longest a reply's thread waits for the page to take its first text (see `_pump`).
+FIRST_TEXT_HANDOFF_SECONDS = 0.05
 RETRY_BASE_SECONDS = 0.5
 
 # Failures that happen before a provider was called, by the kind name a saved message records.
@@ -443,10 +445,14 @@ def open_reply(
         return ReplyStream.failed(model_ref, error)
 
 
-def _pump(index: int, reply: ReplyStream, out: queue.SimpleQueue) -> None:
+def _pump(index: int, reply: ReplyStream, out: queue.SimpleQueue, taken: threading.Event) -> None:
     try:
         for delta in reply:
             out.put((index, delta))
+            if not taken.is_set():
+                # Wait (briefly) until the first text is taken: a stream whose chunks are already buffered keeps
+                # this thread busy, and the page would get the GIL only after the switch interval (5 ms).
+                taken.wait(FIRST_TEXT_HANDOFF_SECONDS)
     finally:
         out.put((index, None))
 
@@ -466,9 +472,11 @@ def stream_batches(
     pending = [""] * len(replies)
     shown = [False] * len(replies)
     last = [0.0] * len(replies)
+    taken = [threading.Event() for _ in replies]
     running = len(replies)
     for index, reply in enumerate(replies):
-        threading.Thread(target=_pump, args=(index, reply, out), name=f"reply-{index}", daemon=True).start()
+        arguments = (index, reply, out, taken[index])
+        threading.Thread(target=_pump, args=arguments, name=f"reply-{index}", daemon=True).start()
     try:
         while running:
             due = [last[i] + interval for i, text in enumerate(pending) if text]
@@ -484,6 +492,7 @@ def stream_batches(
                     break
             finished = set()
             for index, delta in items:
+                taken[index].set()
                 if delta is None:
                     running -= 1
                     finished.add(index)
