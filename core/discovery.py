@@ -148,7 +148,7 @@ def _status_error(spec: ProviderSpec, response: httpx.Response) -> ProviderError
             ProviderErrorKind.RATE_LIMITED,
             f"{label} is rate limiting this key or its quota is used up: check the plan's limits and credit.",
         )
-    if status == 404 and spec.fields and any(f.is_endpoint for f in spec.fields):
+    if status == 404 and any(f.is_endpoint for f in spec.fields):
         return ProviderError(
             ProviderErrorKind.NOT_FOUND, f"No {label} resource answered at this endpoint: check the endpoint URL."
         )
