@@ -102,8 +102,8 @@ class CredentialStore:
             row = self._row(db, user_id, provider_id)
             if row is None:
                 row = Credential(user_id=user_id, provider=provider_id, ciphertext=ciphertext, key_id="")
-            elif (status := db.get(CredentialStatus, row.id)) is not None:
-                db.delete(status)  # what was learned about the old key says nothing about the new one
+            else:  # what was learned about the old key says nothing about the new one
+                db.exec(delete(CredentialStatus).where(CredentialStatus.credential_id == row.id))
             row.ciphertext = ciphertext
             row.key_id = self._key_ring.current_kid
             row.updated_at = utcnow()
