@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, delete, select
 
 from core.crypto import KeyRing
@@ -126,7 +127,7 @@ class CredentialStore:
     def _update_status(self, user_id: int, provider_id: str, **changes: object) -> None:
         try:
             self._write_status(user_id, provider_id, changes)
-        except IntegrityError:  # another session created the status row first: update it
+        except (IntegrityError, StaleDataError):  # another session created or cleared the row meanwhile: again
             self._write_status(user_id, provider_id, changes)
 
     def _write_status(self, user_id: int, provider_id: str, changes: Mapping[str, object]) -> None:
