@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, delete, select
 
 from core.crypto import KeyRing
@@ -127,18 +127,21 @@ class CredentialStore:
     def _update_status(self, user_id: int, provider_id: str, **changes: object) -> None:
         try:
             self._write_status(user_id, provider_id, changes)
-        except (IntegrityError, StaleDataError):  # another session created or cleared the row meanwhile: again
+        except IntegrityError:  # the credential was deleted meanwhile: once more finds nothing, or its successor
             self._write_status(user_id, provider_id, changes)
 
     def _write_status(self, user_id: int, provider_id: str, changes: Mapping[str, object]) -> None:
+        """One atomic insert-or-update, so sessions writing the same key's status at once never collide."""
         with session(self._engine) as db:
             row = self._row(db, user_id, provider_id)
             if row is None:
                 return
-            status = db.get(CredentialStatus, row.id) or CredentialStatus(credential_id=row.id)
-            for name, value in changes.items():
-                setattr(status, name, value)
-            db.add(status)
+            dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+            db.exec(
+                dialect.insert(CredentialStatus)
+                .values(credential_id=row.id, **changes)
+                .on_conflict_do_update(index_elements=["credential_id"], set_=dict(changes))
+            )
             db.commit()
 
     @staticmethod

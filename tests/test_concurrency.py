@@ -70,3 +70,22 @@ def test_concurrent_saves_with_key_tests(services: Services, fake: FakeProviders
         assert services.credentials.secrets(user.id, "openai")["api_key"] in last_writes
         assert services.credentials.list(user.id)["openai"].status.test_result == "valid"
     assert len([r for r in fake.requests if r.path.endswith("/models")]) == THREADS * 2
+
+
+def test_status_writes_racing_key_replacements(services: Services, users: list[UserPublic]) -> None:
+    """Chats recording a key's use and tests recording its result, while the same key is replaced: no error."""
+    user = users[0]
+    services.credentials.save(user.id, "openai", {"api_key": key(user, 0, 0)})
+
+    def work(thread: int) -> None:
+        for round_ in range(ROUNDS * 2):
+            if thread % 3 == 0:
+                services.credentials.save(user.id, "openai", {"api_key": key(user, thread, round_)})
+            elif thread % 3 == 1:
+                services.credentials.record_use(user.id, "openai", f"error {thread}-{round_}")
+            else:
+                services.credentials.record_test(user.id, "openai", "valid", f"test {thread}-{round_}")
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        list(pool.map(work, range(THREADS)))
+    assert services.credentials.list(user.id)["openai"].readable
