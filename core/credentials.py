@@ -9,11 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
 from core.crypto import KeyRing
-from core.db import session
+from core.db import once_more_on_conflict, session
 from core.endpoints import validate_endpoint
 from core.errors import CredentialUnreadable, InvalidInput, MissingCredential
 from core.providers import ProviderSpec, get_provider
@@ -92,10 +91,7 @@ class CredentialStore:
         spec = get_provider(provider_id)
         values = clean_values(spec, raw, self._allowed_origins)
         ciphertext = self._key_ring.encrypt(json.dumps(values).encode(), credential_context(user_id, provider_id))
-        try:
-            row = self._upsert(user_id, provider_id, ciphertext)
-        except IntegrityError:  # another session inserted the same (user, provider) first: update it
-            row = self._upsert(user_id, provider_id, ciphertext)
+        row = once_more_on_conflict(lambda: self._upsert(user_id, provider_id, ciphertext))
         return self._public(spec, row, values)
 
     def _upsert(self, user_id: int, provider_id: str, ciphertext: str) -> Credential:
@@ -125,10 +121,8 @@ class CredentialStore:
         self._update_status(user_id, provider_id, **changes)
 
     def _update_status(self, user_id: int, provider_id: str, **changes: object) -> None:
-        try:
-            self._write_status(user_id, provider_id, changes)
-        except IntegrityError:  # the credential was deleted meanwhile: once more finds nothing, or its successor
-            self._write_status(user_id, provider_id, changes)
+        # A credential deleted meanwhile fails the foreign key: once more finds nothing, or its successor.
+        once_more_on_conflict(lambda: self._write_status(user_id, provider_id, changes))
 
     def _write_status(self, user_id: int, provider_id: str, changes: Mapping[str, object]) -> None:
         """One atomic insert-or-update, so sessions writing the same key's status at once never collide."""

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
 from core import schema  # noqa: F401  (registers the tables)
 from core.keys import ensure_private_dir
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 def _prepare_sqlite_file(path: Path) -> None:
@@ -53,3 +57,12 @@ def make_engine(database_url: str) -> Engine:
 def session(engine: Engine) -> Session:
     """A session whose objects stay readable after commit."""
     return Session(engine, expire_on_commit=False)
+
+
+def once_more_on_conflict(write: Callable[[], T]) -> T:
+    """Run a read-then-write; if another session wrote the same row first (IntegrityError), run it once more:
+    the second read sees that row and updates it."""
+    try:
+        return write()
+    except IntegrityError:
+        return write()

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from core.config import Settings
 from core.credentials import CredentialPublic, CredentialStore
-from core.db import session
+from core.db import once_more_on_conflict, session
 from core.discovery import DiscoveredModel, is_chat_model, list_chat_models, list_models
 from core.errors import CredentialUnreadable, MissingCredential, ProviderError, ProviderErrorKind
 from core.providers import ProviderSpec, chat_providers
@@ -121,10 +120,7 @@ class ListingStore:
 
         None when the user no longer has that provider's credential: nothing is stored.
         """
-        try:
-            return self._record(user_id, provider_id, credential_version, models, error)
-        except IntegrityError:  # another session stored this credential's first listing meanwhile: update it
-            return self._record(user_id, provider_id, credential_version, models, error)
+        return once_more_on_conflict(lambda: self._record(user_id, provider_id, credential_version, models, error))
 
     def _record(
         self,

@@ -11,9 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
-from core.db import session
+from core.db import once_more_on_conflict, session
 from core.schema import SignInFailure, utcnow
 
 FREE_FAILURES = 5
@@ -55,10 +54,7 @@ class SignInThrottle:
 
     def record_failure(self, username: str) -> int:
         """Count a failed attempt; the lock it starts, in seconds (0 while attempts are still free)."""
-        try:
-            return self._record_failure(_key(username))
-        except IntegrityError:  # another session recorded the first failure at the same moment
-            return self._record_failure(_key(username))
+        return once_more_on_conflict(lambda: self._record_failure(_key(username)))
 
     def _record_failure(self, key: str) -> int:
         now = self._clock()

@@ -159,25 +159,18 @@ def manage(conversation: Conversation) -> None:
         st.button("Rename", key="chat_rename", on_click=rename, args=(conversation.id,))
         if error := user_state(user, "chat_rename_error", {}).pop(conversation.id, None):
             st.error(error)
-        markdown, json_file, remove = st.columns(3)
-        markdown.download_button(
-            "Markdown",
-            data=to_markdown(conversation),
-            file_name=export_name(conversation, "md"),
-            mime="text/markdown",
-            key="chat_export_md",
-            icon=":material/download:",
-            on_click="ignore",
-        )
-        json_file.download_button(
-            "JSON",
-            data=to_json(conversation),
-            file_name=export_name(conversation, "json"),
-            mime="application/json",
-            key="chat_export_json",
-            icon=":material/download:",
-            on_click="ignore",
-        )
+        *download_columns, remove = st.columns(3)
+        exports = (("Markdown", to_markdown, "md", "text/markdown"), ("JSON", to_json, "json", "application/json"))
+        for column, (label, render, extension, mime) in zip(download_columns, exports, strict=True):
+            column.download_button(
+                label,
+                data=render(conversation),
+                file_name=export_name(conversation, extension),
+                mime=mime,
+                key=f"chat_export_{extension}",
+                icon=":material/download:",
+                on_click="ignore",
+            )
         confirm = f"chat_confirm_delete:{user.id}"
         if st.session_state.get(confirm) == conversation.id:
             remove.button(
