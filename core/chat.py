@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import socket
@@ -396,8 +397,39 @@ def start_reply(
 ) -> ReplyStream:
     """Prepare a streamed reply with the user's own credential; MissingCredential before any network call."""
     target = resolve_model(model_ref)
+    call_arguments(target.spec, credentials.secrets(user_id, target.spec.id), settings)  # no key, unreadable: now
+    return _reply(credentials, settings, user_id, target, messages, generation)
+
+
+def open_reply(
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    model_ref: str,
+    messages: list[dict[str, str]],
+    generation: GenerationSettings = DEFAULT_SETTINGS,
+) -> ReplyStream:
+    """Like `start_reply`, but a request that cannot start is a failed reply instead of an exception.
+
+    The key is read once, by the thread that streams: a missing or unreadable key (or a refused endpoint) fails
+    the reply there, before any network call, so the page's run never waits for a decryption.
+    """
+    try:
+        target = resolve_model(model_ref)
+    except AppError as error:
+        return ReplyStream.failed(model_ref, error)
+    return _reply(credentials, settings, user_id, target, messages, generation)
+
+
+def _reply(
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    target: ModelTarget,
+    messages: list[dict[str, str]],
+    generation: GenerationSettings,
+) -> ReplyStream:
     spec = target.spec
-    call_arguments(spec, credentials.secrets(user_id, spec.id), settings)  # no key, unreadable, bad endpoint: now
     options = {"temperature": generation.temperature} if generation.temperature is not None else {}
     client = litellm()
 
@@ -426,26 +458,13 @@ def start_reply(
         open_stream,
         retries=settings.max_retries,
         max_wait=settings.retry_max_wait,
-        on_settled=_record_use(credentials, user_id, target.spec.id),
+        on_settled=_record_use(credentials, user_id, spec.id),
     )
 
 
-def open_reply(
-    credentials: CredentialStore,
-    settings: Settings,
-    user_id: int,
-    model_ref: str,
-    messages: list[dict[str, str]],
-    generation: GenerationSettings = DEFAULT_SETTINGS,
-) -> ReplyStream:
-    """Like `start_reply`, but a request that cannot start comes back as a failed reply instead of raising."""
-    try:
-        return start_reply(credentials, settings, user_id, model_ref, messages, generation)
-    except AppError as error:
-        return ReplyStream.failed(model_ref, error)
-
-
-def _pump(index: int, reply: ReplyStream, out: queue.SimpleQueue, taken: threading.Event) -> None:
+def _pump(
+    index: int, reply: ReplyStream, out: queue.SimpleQueue, taken: threading.Event, ended: threading.Event
+) -> None:
     try:
         for delta in reply:
             out.put((index, delta))
@@ -455,6 +474,85 @@ def _pump(index: int, reply: ReplyStream, out: queue.SimpleQueue, taken: threadi
                 taken.wait(FIRST_TEXT_HANDOFF_SECONDS)
     finally:
         out.put((index, None))
+        ended.set()
+
+
+class ReplyPumps:
+    """Replies streaming from the moment this is made, each on a thread of its own; read them with `batches()`.
+
+    Starting at once lets the provider work while the page draws (and the message is saved).
+    """
+
+    def __init__(self, replies: Sequence[ReplyStream]) -> None:
+        self.replies = list(replies)
+        self._out: queue.SimpleQueue[tuple[int, str | None]] = queue.SimpleQueue()
+        self._taken = [threading.Event() for _ in self.replies]
+        self._ended = threading.Event()  # set by each pump as its reply ends
+        for index, reply in enumerate(self.replies):
+            arguments = (index, reply, self._out, self._taken[index], self._ended)
+            threading.Thread(target=_pump, args=arguments, name=f"reply-{index}", daemon=True).start()
+
+    def _take(self, timeout: float, on_arrival: bool) -> list[tuple[int, str | None]]:
+        """Everything the pumps sent, after waiting up to `timeout` s for the next piece (`on_arrival`) or a
+        reply's end (otherwise: a stream's tokens then wake the reader once per batch, not once each)."""
+        items = []
+        if on_arrival:
+            with contextlib.suppress(queue.Empty):
+                items.append(self._out.get(timeout=timeout))
+        else:
+            self._ended.wait(timeout)
+            self._ended.clear()  # before draining, so an end signalled from now on is seen next time
+        while True:
+            try:
+                items.append(self._out.get_nowait())
+            except queue.Empty:
+                return items
+
+    def batches(
+        self, interval: float = STREAM_BATCH_SECONDS, on_idle: Callable[[], object] | None = None
+    ) -> Iterator[tuple[int, str]]:
+        """`(index, new text)`: a reply's first text at once, later text at most every `interval` seconds.
+
+        So the page draws a handful of updates per second instead of one per token. While nothing is yielded,
+        `on_idle` is called every `IDLE_SECONDS`. Leaving early (the page's run was interrupted) stops every
+        reply still streaming. Read once.
+        """
+        count = len(self.replies)
+        pending, shown, last, done = [""] * count, [False] * count, [0.0] * count, [False] * count
+        try:
+            while not all(done):
+                now = time.perf_counter()
+                live = [i for i in range(count) if not done[i]]
+                if all(shown[i] for i in live):
+                    # Every reply is on screen: wake for the next batch or an end, then for the next text if quiet.
+                    items = self._take(max(0.0, min(last[i] for i in live) + interval - now), on_arrival=False)
+                    items = items or self._take(IDLE_SECONDS, on_arrival=True)
+                else:
+                    due = [last[i] + interval for i in live if pending[i]]
+                    items = self._take(max(0.0, min(due) - now) if due else IDLE_SECONDS, on_arrival=True)
+                finished = set()
+                for index, delta in items:
+                    self._taken[index].set()
+                    if delta is None:
+                        done[index] = True
+                        finished.add(index)
+                    else:
+                        pending[index] += delta
+                now = time.perf_counter()
+                yielded = False
+                for index, text in enumerate(pending):
+                    if text and (not shown[index] or index in finished or now - last[index] >= interval):
+                        pending[index], shown[index], last[index] = "", True, now
+                        yielded = True
+                        yield index, text
+                if not yielded and on_idle is not None:
+                    on_idle()
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        for reply in self.replies:
+            reply.stop()
 
 
 def stream_batches(
@@ -462,54 +560,8 @@ def stream_batches(
     interval: float = STREAM_BATCH_SECONDS,
     on_idle: Callable[[], object] | None = None,
 ) -> Iterator[tuple[int, str]]:
-    """Run each reply on its own thread and yield `(index, new text)`.
-
-    A reply's first text comes at once, later text at most every `interval` seconds, so the page draws a
-    handful of updates per second instead of one per token. While nothing is yielded, `on_idle` is called
-    every `IDLE_SECONDS`. Leaving early (the page's run was interrupted) stops every reply still streaming.
-    """
-    out: queue.SimpleQueue[tuple[int, str | None]] = queue.SimpleQueue()
-    pending = [""] * len(replies)
-    shown = [False] * len(replies)
-    last = [0.0] * len(replies)
-    taken = [threading.Event() for _ in replies]
-    running = len(replies)
-    for index, reply in enumerate(replies):
-        arguments = (index, reply, out, taken[index])
-        threading.Thread(target=_pump, args=arguments, name=f"reply-{index}", daemon=True).start()
-    try:
-        while running:
-            due = [last[i] + interval for i, text in enumerate(pending) if text]
-            timeout = max(0.0, min(due) - time.perf_counter()) if due else IDLE_SECONDS
-            try:
-                items = [out.get(timeout=timeout)]
-            except queue.Empty:
-                items = []
-            while True:  # take everything that is already waiting
-                try:
-                    items.append(out.get_nowait())
-                except queue.Empty:
-                    break
-            finished = set()
-            for index, delta in items:
-                taken[index].set()
-                if delta is None:
-                    running -= 1
-                    finished.add(index)
-                else:
-                    pending[index] += delta
-            now = time.perf_counter()
-            yielded = False
-            for index, text in enumerate(pending):
-                if text and (not shown[index] or index in finished or now - last[index] >= interval):
-                    pending[index], shown[index], last[index] = "", True, now
-                    yielded = True
-                    yield index, text
-            if not yielded and on_idle is not None:
-                on_idle()
-    finally:
-        for reply in replies:
-            reply.stop()
+    """Start `replies` now and read them in batches (see `ReplyPumps.batches`)."""
+    return ReplyPumps(replies).batches(interval, on_idle)
 
 
 class Turn:
@@ -520,10 +572,11 @@ class Turn:
     """
 
     def __init__(
-        self, store: ConversationStore, user_id: int, conversation_id: int, reply: ReplyStream, replaces: int | None
+        self, store: ConversationStore, user_id: int, conversation_id: int, pumps: ReplyPumps, replaces: int | None
     ) -> None:
         self.conversation_id = conversation_id
-        self.reply = reply
+        [self.reply] = pumps.replies
+        self._pumps = pumps
         self._store = store
         self._user_id = user_id
         self._replaces = replaces
@@ -532,7 +585,7 @@ class Turn:
 
     def batches(self, on_idle: Callable[[], object] | None = None) -> Iterator[str]:
         """The reply's text in batches (see `stream_batches`), for `st.write_stream`."""
-        for _, text in stream_batches([self.reply], on_idle=on_idle):
+        for _, text in self._pumps.batches(on_idle=on_idle):
             yield text
 
     def finish(self) -> Message:
@@ -560,14 +613,26 @@ def send_message(
     text: str,
     model_ref: str,
 ) -> Turn:
-    """Save the user's message first (it is never lost), then start the reply; a new conversation is created here."""
-    text = clean_prompt(text)
-    if conversation.id is None:
-        created = store.create(user_id, conversation.settings)
-        conversation.id, conversation.created_at = created.id, created.created_at
-    conversation.messages.append(store.add_message(user_id, conversation.id, Message("user", text)))
-    reply = open_reply(credentials, settings, user_id, model_ref, conversation.for_provider(), conversation.settings)
-    return Turn(store, user_id, conversation.id, reply, replaces=None)
+    """Start the reply, then save the user's message while the provider answers (a new conversation with it).
+
+    The message is saved before this returns, whatever becomes of the reply; if it cannot be saved, the reply
+    is stopped and the error raised.
+    """
+    prompt = Message("user", clean_prompt(text))
+    asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
+    reply = open_reply(credentials, settings, user_id, model_ref, asked.for_provider(), conversation.settings)
+    pumps = ReplyPumps([reply])
+    try:
+        if conversation.id is None:
+            created = store.create(user_id, conversation.settings, first=prompt)
+            conversation.id, conversation.created_at = created.id, created.created_at
+            conversation.messages.extend(created.messages)
+        else:
+            conversation.messages.append(store.add_message(user_id, conversation.id, prompt))
+    except BaseException:
+        pumps.stop()
+        raise
+    return Turn(store, user_id, conversation.id, pumps, replaces=None)
 
 
 def regenerate(
@@ -584,4 +649,4 @@ def regenerate(
         raise InvalidInput("There is no reply to regenerate yet.")
     history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
     reply = open_reply(credentials, settings, user_id, model_ref, history.for_provider(), conversation.settings)
-    return Turn(store, user_id, conversation.id, reply, replaces=last.id)
+    return Turn(store, user_id, conversation.id, ReplyPumps([reply]), replaces=last.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from core.chat import ReplyStream, open_reply, stream_batches
+from core.chat import ReplyPumps, ReplyStream, open_reply
 from core.config import Settings
 from core.conversations import Conversation, GenerationSettings, Message, clean_prompt
 from core.credentials import CredentialStore
@@ -45,10 +45,11 @@ class Comparison:
     def __init__(self, prompt: str, replies: list[ReplyStream]) -> None:
         self.prompt = prompt
         self.replies = replies
+        self._pumps = ReplyPumps(replies)  # the providers start answering now
 
     def batches(self, on_idle: Callable[[], object] | None = None) -> Iterator[tuple[int, str]]:
-        """`(column, new text)` as the replies stream side by side (see `core.chat.stream_batches`)."""
-        return stream_batches(self.replies, on_idle=on_idle)
+        """`(column, new text)` as the replies stream side by side (see `core.chat.ReplyPumps.batches`)."""
+        return self._pumps.batches(on_idle=on_idle)
 
     def finish(self) -> list[CompareResult]:
         for reply in self.replies:

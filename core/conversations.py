@@ -210,7 +210,10 @@ class ConversationStore:
             raise ConversationNotFound()
         return row
 
-    def create(self, user_id: int, settings: GenerationSettings = DEFAULT_SETTINGS) -> Conversation:
+    def create(
+        self, user_id: int, settings: GenerationSettings = DEFAULT_SETTINGS, first: Message | None = None
+    ) -> Conversation:
+        """A new conversation, with its `first` message saved in the same transaction."""
         row = ChatConversation(
             user_id=user_id,
             system_prompt=settings.system_prompt,
@@ -219,8 +222,12 @@ class ConversationStore:
         )
         with session(self._engine) as db:
             db.add(row)
+            messages = []
+            if first is not None:
+                db.flush()  # the conversation's id, for its message
+                messages.append(self._append(db, row, first))
             db.commit()
-            return Conversation(row.id, row.title, _settings(row), [], row.created_at, row.updated_at)
+            return Conversation(row.id, row.title, _settings(row), messages, row.created_at, row.updated_at)
 
     def list(self, user_id: int) -> list[ConversationSummary]:
         """The user's conversations, most recently active first."""
@@ -285,22 +292,29 @@ class ConversationStore:
                         ChatMessage.id == replaces, ChatMessage.conversation_id == conversation.id
                     )
                 )
-            row = ChatMessage(
-                conversation_id=conversation.id,
-                role=message.role,
-                content=message.content,
-                model=message.model,
-                error=message.error,
-                error_kind=message.error_kind,
-                interrupted=message.interrupted,
-                prompt_tokens=message.prompt_tokens,
-                completion_tokens=message.completion_tokens,
-                cost=message.cost,
-            )
-            if not conversation.title and message.role == "user":
-                conversation.title = title_from(message.content)
-            conversation.updated_at = row.created_at = utcnow()
-            db.add(row)
-            db.add(conversation)
+            saved = self._append(db, conversation, message)
             db.commit()
-            return replace(message, id=row.id, created_at=row.created_at)
+            return saved
+
+    @staticmethod
+    def _append(db: Session, conversation: ChatConversation, message: Message) -> Message:
+        """Add `message` to the session (committed by the caller), naming and bumping its conversation."""
+        row = ChatMessage(
+            conversation_id=conversation.id,
+            role=message.role,
+            content=message.content,
+            model=message.model,
+            error=message.error,
+            error_kind=message.error_kind,
+            interrupted=message.interrupted,
+            prompt_tokens=message.prompt_tokens,
+            completion_tokens=message.completion_tokens,
+            cost=message.cost,
+        )
+        if not conversation.title and message.role == "user":
+            conversation.title = title_from(message.content)
+        conversation.updated_at = row.created_at = utcnow()
+        db.add(row)
+        db.add(conversation)
+        db.flush()  # the message's id
+        return replace(message, id=row.id, created_at=row.created_at)

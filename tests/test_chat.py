@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import core.chat as chat_module
 from core.chat import (
     Conversation,
     ReplyStream,
@@ -22,7 +23,7 @@ from core.chat import (
 )
 from core.compare import start_compare
 from core.config import load_settings
-from core.conversations import GenerationSettings
+from core.conversations import ConversationNotFound, GenerationSettings
 from core.errors import CredentialUnreadable, InvalidInput, MissingCredential, ProviderErrorKind, UnknownModel
 from core.services import Services, open_services
 from core.users import UserPublic
@@ -573,7 +574,25 @@ def test_leaving_the_batches_early_stops_the_reply(
     assert reply.stopped and reply.interrupted and pausing.sent_before_pause.startswith(reply.text)
 
 
-def test_the_users_message_is_saved_before_the_provider_answers(
+def test_the_provider_is_asked_at_once_and_the_message_saved_while_it_answers(
+    keyed: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    fake.fail("openai", "hang")
+    turn = send_message(
+        keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "  Keep me  ", "openai/gpt-4o"
+    )
+    saved = keyed.conversations.get(alice.id, turn.conversation_id)
+    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")], "saved before send returns"
+    wait_for(lambda: bool(chat_posts(fake)))  # sent without the page reading the reply
+    assert chat_posts(fake)[0].body["messages"] == [{"role": "user", "content": "Keep me"}]
+    assert not turn.reply.settled, "the provider has not answered yet"
+    message = turn.finish()
+    assert message.interrupted and message.content == ""
+    saved = keyed.conversations.get(alice.id, turn.conversation_id)
+    assert [(m.role, m.interrupted) for m in saved.messages] == [("user", False), ("assistant", True)]
+
+
+def test_the_users_message_is_kept_when_the_provider_fails(
     keyed: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
     fake.fail("openai", "server_error")
@@ -583,7 +602,6 @@ def test_the_users_message_is_saved_before_the_provider_answers(
     )
     saved = keyed.conversations.get(alice.id, turn.conversation_id)
     assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")]
-    assert chat_posts(fake) == [], "nothing is sent before the page starts reading the reply"
     list(turn.batches())
     message = turn.finish()
     assert message.error_kind == "provider_down" and message.model == "openai/gpt-4o"
@@ -592,6 +610,30 @@ def test_the_users_message_is_saved_before_the_provider_answers(
         ("user", "Keep me", None),
         ("assistant", "", "provider_down"),
     ]
+
+
+def test_a_message_that_cannot_be_saved_stops_its_reply(
+    keyed: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    """Another tab deleted the chat: the error is raised and the reply already asked for is stopped, not orphaned."""
+    fake.fail("openai", "hang")
+    store = keyed.conversations
+    conversation = store.create(alice.id)
+    store.delete(alice.id, conversation.id)
+    pumps: list[Any] = []
+    original = chat_module.ReplyPumps.__init__
+
+    def remember(self: Any, replies: Any) -> None:  # the pumps are made inside send_message
+        original(self, replies)
+        pumps.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chat_module.ReplyPumps, "__init__", remember)
+        with pytest.raises(ConversationNotFound):
+            send_message(store, keyed.credentials, keyed.settings, alice.id, conversation, "hi", "openai/gpt-4o")
+    [reply] = pumps[0].replies
+    assert reply.settled and reply.stopped
+    assert store.list(alice.id) == []
 
 
 def test_a_missing_key_is_saved_as_an_error_without_a_network_call(

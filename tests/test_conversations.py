@@ -53,6 +53,18 @@ def test_a_conversation_keeps_its_messages_in_order(services: Services, alice: U
     assert saved.title == "first", "named after its first message"
 
 
+def test_a_conversation_is_created_with_its_first_message_in_one_go(services: Services, alice: UserPublic) -> None:
+    store = services.conversations
+    settings = GenerationSettings("Be brief.", 0.2, 300)
+    created = store.create(alice.id, settings, first=Message("user", "Plan a trip to Lisbon"))
+    [first] = created.messages
+    assert first.id is not None and first.created_at is not None
+    saved = store.get(alice.id, created.id)
+    assert saved.title == created.title == "Plan a trip to Lisbon"
+    assert saved.settings == settings
+    assert [(m.id, m.role, m.content) for m in saved.messages] == [(first.id, "user", "Plan a trip to Lisbon")]
+
+
 def test_the_list_is_newest_first_by_last_activity(services: Services, alice: UserPublic) -> None:
     store = services.conversations
     older = chat(store, alice, "older")
