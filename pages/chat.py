@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.catalog import available_models
-from core.chat import PROFILE_FIXES, regenerate, send_message
+from core.chat import PROFILE_FIXES, Turn, regenerate, send_message
 from core.compare import MAX_MODELS, CompareResult, start_compare
 from core.conversations import (
     MAX_PROMPT_CHARS,
@@ -63,18 +63,6 @@ def delete(conversation_id: int) -> None:
     open_conversation(user, None)
 
 
-with st.sidebar:
-    st.subheader("Chats")
-    for summary in services.conversations.list(user.id):
-        st.button(
-            summary.title,
-            key=f"chat_open:{summary.id}",
-            type="primary" if summary.id == conversation.id else "tertiary",
-            on_click=open_conversation,
-            args=(user, summary.id),
-            width="stretch",
-        )
-
 head, new_chat = st.columns([5, 1], vertical_alignment="bottom")
 head.title("Chat")
 new_chat.button("New chat", key="new_chat", icon=":material/add:", on_click=open_conversation, args=(user, None))
@@ -107,6 +95,21 @@ def render(message: Message) -> None:
                 st.page_link("pages/profile.py", label="Open Profile → Provider Keys", icon=":material/key:")
         if message.role == "assistant" and message.model:
             st.caption(describe_reply(message))
+
+
+def chat_list(current: int | None) -> None:
+    """The user's chats in the sidebar, most recently active first."""
+    with st.sidebar:
+        st.subheader("Chats")
+        for summary in services.conversations.list(user.id):
+            st.button(
+                summary.title,
+                key=f"chat_open:{summary.id}",
+                type="primary" if summary.id == current else "tertiary",
+                on_click=open_conversation,
+                args=(user, summary.id),
+                width="stretch",
+            )
 
 
 def stop_button(key: str) -> None:
@@ -245,58 +248,68 @@ def compare_view(conversation: Conversation) -> None:
                 show_compare_result(result)
 
 
-def chat_view(conversation: Conversation, model_ref: str) -> None:
+def history_view(conversation: Conversation, history: list[Message], replying: bool) -> None:
+    """Everything above the reply being written: settings, the chat's menu, its messages, the chat list."""
     chat_settings(conversation)
     manage(conversation)
-    prompt = st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
-    redo = take_request(user) == "regenerate" and not prompt
-    history = conversation.messages[:-1] if redo else conversation.messages
     for message in history:
         render(message)
-    last = conversation.messages[-1] if conversation.messages else None
-    if not prompt and not redo and last is not None and last.role == "assistant":
+    last = history[-1] if history else None
+    if not replying and last is not None and last.role == "assistant":
         st.button(
             "Regenerate", key="chat_regenerate", icon=":material/refresh:", on_click=request, args=(user, "regenerate")
         )
-    if conversation.messages:
+    if history:
         st.caption(describe_usage(conversation.usage()))
+    chat_list(conversation.id)
+
+
+def start_turn(conversation: Conversation, model_ref: str, prompt: str | None) -> Turn:
+    """Send the prompt (or regenerate the last reply): the provider starts answering now."""
+    if prompt is None:
+        return regenerate(
+            services.conversations, services.credentials, services.settings, user.id, conversation, model_ref
+        )
+    return send_message(
+        services.conversations, services.credentials, services.settings, user.id, conversation, prompt, model_ref
+    )
+
+
+def chat_view(conversation: Conversation, model_ref: str) -> None:
+    prompt = st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
+    redo = take_request(user) == "regenerate" and not prompt
+    history = conversation.messages[:-1] if redo else list(conversation.messages)
     if not (prompt or redo):
+        history_view(conversation, history, replying=False)
         return
-    if prompt:
-        with st.chat_message("user"):
-            st.markdown(prompt)
-    with st.chat_message("assistant"):
-        stop_slot = st.empty()
-        with stop_slot:
-            stop_button("chat_stop")
-        try:
-            turn = (
-                regenerate(
-                    services.conversations, services.credentials, services.settings, user.id, conversation, model_ref
-                )
-                if redo
-                else send_message(
-                    services.conversations,
-                    services.credentials,
-                    services.settings,
-                    user.id,
-                    conversation,
-                    prompt,
-                    model_ref,
-                )
-            )
-        except AppError as error:
-            stop_slot.empty()
+    # The reply starts before the page is drawn, so the provider works while it is.
+    try:
+        turn = start_turn(conversation, model_ref, prompt or None)
+    except AppError as error:
+        history_view(conversation, history, replying=True)
+        if prompt:
+            with st.chat_message("user"):
+                st.markdown(prompt)
+        with st.chat_message("assistant"):
             st.error(str(error))
-            return
-        open_conversation(user, turn.conversation_id)
-        with in_flight(user, turn):
+        return
+    open_conversation(user, turn.conversation_id)
+    with in_flight(user, turn):
+        history_view(conversation, history, replying=True)
+        if prompt:
+            with st.chat_message("user"):
+                st.markdown(prompt)
+        with st.chat_message("assistant"):
+            stop_slot = st.empty()
+            with stop_slot:
+                stop_button("chat_stop")
             st.write_stream(turn.batches(on_idle=keep_responsive))
-        stop_slot.empty()
+            stop_slot.empty()
     st.rerun()
 
 
 if mode == "Compare":
+    chat_list(conversation.id)
     compare_view(conversation)
 else:
     choice = st.selectbox(
