@@ -150,6 +150,25 @@ class ChatPage:
         return Sample(ttft, seconds, cpu)
 
 
+class BarePage:
+    """`bench/bare_chat.py`: the floor a Streamlit chat page starts from (see there); each `send` streams one reply."""
+
+    def __init__(self, watch: Probe, model: str, key: str, base: str, reply: str) -> None:
+        self.watch, self.reply = watch, reply
+        self.at = AppTest.from_file(str(ROOT / "bench" / "bare_chat.py"), default_timeout=120)
+        self.at.secrets.update({"bench_model": model, "bench_key": key, "bench_base": base})
+        self.at.run()
+
+    def send(self) -> Sample:
+        self.at.chat_input(key="chat_input").set_value(PROMPT)
+        cpu, seconds = timed_run(self.at, self.watch, self.reply)
+        first = self.watch.first_text
+        ttft = first - self.watch.started[0] if first is not None else None
+        shown = self.at.chat_message[-1].markdown[0].value
+        check_reply(shown.strip(), None, self.reply.strip())
+        return Sample(ttft, seconds, cpu)
+
+
 def seed_listings(services: Services, user: UserPublic, per_provider: int) -> int:
     """Store a listing of `per_provider` models for each of the user's chat providers, as Refresh would."""
     stored = 0

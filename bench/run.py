@@ -169,6 +169,11 @@ def measure(args: argparse.Namespace, fake: Mapping[str, Any]) -> dict[str, Row]
             paths["core"] = ("app core: send_message → batches → saved", core(MODEL))
             paced_paths["core-paced"] = (f"app core, {paced}", core(PACED_MODEL))
         if "page" in only:
+            bare = pages.BarePage(watch, f"openai/{MODEL}", key, base, reply)
+            paths["bare"] = ("bare Streamlit chat page: litellm → st.write_stream", bare.send)
+            if args.pace > 0:
+                bare = pages.BarePage(watch, f"openai/{PACED_MODEL}", key, base, reply)
+                paced_paths["bare-paced"] = (f"bare Streamlit chat page, {paced}", bare.send)
             page = pages.ChatPage(services, user, watch, f"openai/{MODEL}", reply)
             paths["page"] = ("Chat page (AppTest): send → reply shown → saved", page.send)
             if args.pace > 0:
