@@ -88,13 +88,32 @@ def runners(monkeypatch: pytest.MonkeyPatch) -> list[LocalScriptRunner]:
     return created
 
 
-def stop_when(at: AppTest, runners: list[LocalScriptRunner], user: UserPublic, ready: Any) -> threading.Thread:
-    """Once `ready(work)` holds for what is streaming (a chat turn or a comparison), stop the run as a click does
-    with fast reruns on: Streamlit asks the running script to stop (it ends at its next Streamlit call) and
-    starts a new run for the click."""
+def drawn(runner: LocalScriptRunner, key: str) -> bool:
+    """Whether the run has sent the browser a widget with this key (so a person could click it now)."""
+    return any(
+        message.WhichOneof("type") == "delta"
+        and message.delta.WhichOneof("type") == "new_element"
+        and message.delta.new_element.WhichOneof("type") == "button"
+        and message.delta.new_element.button.id.endswith(f"-{key}")
+        for message in list(runner.forward_msg_queue._queue)
+    )
+
+
+def stop_when(
+    at: AppTest, runners: list[LocalScriptRunner], user: UserPublic, ready: Any, button: str = "chat_stop"
+) -> threading.Thread:
+    """Once `ready(work)` holds for what is streaming (a chat turn or a comparison) and its Stop `button` is on the
+    page, stop the run as a click does with fast reruns on: Streamlit asks the running script to stop (it ends at
+    its next Streamlit call) and starts a new run for the click."""
 
     def act() -> None:
-        wait_for(lambda: (work := at.session_state.get(f"chat_in_flight:{user.id}")) is not None and ready(work))
+        wait_for(
+            lambda: (
+                (work := at.session_state.get(f"chat_in_flight:{user.id}")) is not None
+                and ready(work)
+                and drawn(runners[-1], button)
+            )
+        )
         runners[-1].request_stop()
 
     thread = threading.Thread(target=act, daemon=True)
@@ -350,7 +369,7 @@ def test_stop_during_a_comparison_keeps_every_column(
         slow, other = comparison.replies
         return slow.text == pausing.sent_before_pause and other.settled
 
-    stopper = stop_when(at, runners, alice, paused_and_other_done)
+    stopper = stop_when(at, runners, alice, paused_and_other_done, button="compare_stop")
     send(at, "Race!", key="compare_input")
     stopper.join()
     pausing.release()
