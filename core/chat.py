@@ -48,6 +48,10 @@ STREAM_BATCH_SECONDS = 0.04
 IDLE_SECONDS = 0.1
 # The longest a reply's thread waits for the page to take its first text (see `_pump`).
 FIRST_TEXT_HANDOFF_SECONDS = 0.05
+# How long a turn holds back its own work (saving the user's message, drawing the page) for the provider to answer:
+# building and sending a request takes litellm a few ms of CPU, which that work would otherwise compete with for
+# the GIL. A provider that answers within it is shown first; a slower one only after the message is saved.
+HEAD_START_SECONDS = 0.025
 RETRY_BASE_SECONDS = 0.5
 
 # Failures that happen before a provider was called, by the kind name a saved message records.
@@ -463,11 +467,17 @@ def _reply(
 
 
 def _pump(
-    index: int, reply: ReplyStream, out: queue.SimpleQueue, taken: threading.Event, ended: threading.Event
+    index: int,
+    reply: ReplyStream,
+    out: queue.SimpleQueue,
+    taken: threading.Event,
+    ended: threading.Event,
+    arrived: threading.Event,
 ) -> None:
     try:
         for delta in reply:
             out.put((index, delta))
+            arrived.set()
             if not taken.is_set():
                 # Wait (briefly) until the first text is taken: a stream whose chunks are already buffered keeps
                 # this thread busy, and the page would get the GIL only after the switch interval (5 ms).
@@ -475,6 +485,7 @@ def _pump(
     finally:
         out.put((index, None))
         ended.set()
+        arrived.set()
 
 
 class ReplyPumps:
@@ -488,9 +499,14 @@ class ReplyPumps:
         self._out: queue.SimpleQueue[tuple[int, str | None]] = queue.SimpleQueue()
         self._taken = [threading.Event() for _ in self.replies]
         self._ended = threading.Event()  # set by each pump as its reply ends
+        self._arrived = threading.Event()  # set once any reply has text or has ended
         for index, reply in enumerate(self.replies):
-            arguments = (index, reply, self._out, self._taken[index], self._ended)
+            arguments = (index, reply, self._out, self._taken[index], self._ended, self._arrived)
             threading.Thread(target=_pump, args=arguments, name=f"reply-{index}", daemon=True).start()
+
+    def wait_for_text(self, timeout: float) -> bool:
+        """Wait up to `timeout` s (the GIL free meanwhile) until a reply has text or has ended; whether one has."""
+        return self._arrived.wait(timeout)
 
     def _take(self, timeout: float, on_arrival: bool) -> list[tuple[int, str | None]]:
         """Everything the pumps sent, after waiting up to `timeout` s for the next piece (`on_arrival`) or a
@@ -567,37 +583,106 @@ def stream_batches(
 class Turn:
     """One assistant reply in a saved conversation: streamed, then saved exactly once (finished, failed or stopped).
 
-    `finish()` may be called from any thread and any number of times; a regenerated reply replaces the old
-    one in the same transaction, so a failed regeneration never loses more than it adds.
+    A sent message is saved by the turn itself, out of the provider's way (see `batches`), and in any case before
+    its reply: `finish()` saves both. `finish()` may be called from any thread and any number of times; a
+    regenerated reply replaces the old one in the same transaction, so a failed regeneration never loses more than
+    it adds.
     """
 
     def __init__(
-        self, store: ConversationStore, user_id: int, conversation_id: int, pumps: ReplyPumps, replaces: int | None
+        self,
+        store: ConversationStore,
+        user_id: int,
+        conversation: Conversation,
+        pumps: ReplyPumps,
+        prompt: Message | None = None,
+        replaces: int | None = None,
+        on_saved: Callable[[int], object] | None = None,
     ) -> None:
-        self.conversation_id = conversation_id
         [self.reply] = pumps.replies
+        self._conversation = conversation
         self._pumps = pumps
         self._store = store
         self._user_id = user_id
+        self._prompt = prompt
         self._replaces = replaces
-        self._lock = threading.Lock()
+        self._on_saved = on_saved
+        self._lock = threading.RLock()
         self._message: Message | None = None
+        self._head_start_ends = time.perf_counter() + HEAD_START_SECONDS
 
-    def batches(self, on_idle: Callable[[], object] | None = None) -> Iterator[str]:
-        """The reply's text in batches (see `stream_batches`), for `st.write_stream`."""
+    def head_start(self) -> bool:
+        """Wait (the GIL free) until the provider has answered or the head start is over; whether it answered.
+
+        Call it before drawing anything: what a page draws meanwhile would slow the request down.
+        """
+        return self._pumps.wait_for_text(max(0.0, self._head_start_ends - time.perf_counter()))
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The conversation's id: None for a new chat until its first message is saved."""
+        return self._conversation.id
+
+    def save_prompt(self) -> int:
+        """Save the user's message now unless it already is (a new chat is created with it); the conversation's id.
+
+        If the conversation was deleted meanwhile (in another tab), the message starts a new one: it is never lost.
+        """
+        with self._lock:
+            conversation, prompt = self._conversation, self._prompt
+            if prompt is not None:
+                if conversation.id is not None:
+                    try:
+                        conversation.messages.append(self._store.add_message(self._user_id, conversation.id, prompt))
+                    except ConversationNotFound:
+                        log.info("a message was sent to a conversation deleted meanwhile: saved as a new one")
+                        conversation.id, conversation.messages[:] = None, []
+                if conversation.id is None:
+                    created = self._store.create(self._user_id, conversation.settings, first=prompt)
+                    conversation.id, conversation.created_at = created.id, created.created_at
+                    conversation.messages.extend(created.messages)
+                self._prompt = None
+                if self._on_saved is not None:
+                    self._on_saved(conversation.id)
+            assert conversation.id is not None
+            return conversation.id
+
+    def batches(
+        self, on_idle: Callable[[], object] | None = None, then: Callable[[], object] | None = None
+    ) -> Iterator[str]:
+        """The reply's text in batches (see `stream_batches`), for `st.write_stream`.
+
+        The user's message is saved, and `then()` called, once: right after the first text has been handed out
+        when the provider answers within its head start (`HEAD_START_SECONDS` from sending), otherwise when that
+        is over (so a page can draw what is above the reply without slowing the request, and a slow provider
+        never holds it up).
+        """
+        pending = True
+
+        def after_start() -> None:
+            nonlocal pending
+            if pending:
+                pending = False
+                self.save_prompt()
+                if then is not None:
+                    then()
+
+        if not self.head_start():
+            after_start()
         for _, text in self._pumps.batches(on_idle=on_idle):
             yield text
+            after_start()
+        after_start()
 
     def finish(self) -> Message:
-        """Stop the reply if it is still streaming, and save it (once)."""
+        """Stop the reply if it is still streaming, and save the user's message (if not yet) and the reply (once)."""
         with self._lock:
             if self._message is None:
                 self.reply.stop()
                 message = self.reply.message()
+                conversation_id = self.save_prompt()
                 try:
-                    message = self._store.add_message(
-                        self._user_id, self.conversation_id, message, replaces=self._replaces
-                    )
+                    message = self._store.add_message(self._user_id, conversation_id, message, replaces=self._replaces)
                 except ConversationNotFound:
                     log.info("a reply arrived for a conversation that was deleted meanwhile")
                 self._message = message
@@ -612,27 +697,18 @@ def send_message(
     conversation: Conversation,
     text: str,
     model_ref: str,
+    on_saved: Callable[[int], object] | None = None,
 ) -> Turn:
-    """Start the reply, then save the user's message while the provider answers (a new conversation with it).
+    """Ask the provider now; the turn saves the message (a new conversation with it) while the provider answers.
 
-    The message is saved before this returns, whatever becomes of the reply; if it cannot be saved, the reply
-    is stopped and the error raised.
+    `conversation` gets its id and the message when they are saved, and `on_saved(conversation_id)` is called
+    then: within `HEAD_START_SECONDS` of the first `batches()` step, or by `finish()`, whatever becomes of the
+    reply. InvalidInput (an empty or too long message) is raised before anything is sent.
     """
     prompt = Message("user", clean_prompt(text))
     asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
     reply = open_reply(credentials, settings, user_id, model_ref, asked.for_provider(), conversation.settings)
-    pumps = ReplyPumps([reply])
-    try:
-        if conversation.id is None:
-            created = store.create(user_id, conversation.settings, first=prompt)
-            conversation.id, conversation.created_at = created.id, created.created_at
-            conversation.messages.extend(created.messages)
-        else:
-            conversation.messages.append(store.add_message(user_id, conversation.id, prompt))
-    except BaseException:
-        pumps.stop()
-        raise
-    return Turn(store, user_id, conversation.id, pumps, replaces=None)
+    return Turn(store, user_id, conversation, ReplyPumps([reply]), prompt=prompt, on_saved=on_saved)
 
 
 def regenerate(
@@ -649,4 +725,4 @@ def regenerate(
         raise InvalidInput("There is no reply to regenerate yet.")
     history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
     reply = open_reply(credentials, settings, user_id, model_ref, history.for_provider(), conversation.settings)
-    return Turn(store, user_id, conversation.id, ReplyPumps([reply]), replaces=last.id)
+    return Turn(store, user_id, conversation, ReplyPumps([reply]), replaces=last.id)

@@ -270,9 +270,8 @@ def start_turn(conversation: Conversation, model_ref: str, prompt: str | None) -
         return regenerate(
             services.conversations, services.credentials, services.settings, user.id, conversation, model_ref
         )
-    return send_message(
-        services.conversations, services.credentials, services.settings, user.id, conversation, prompt, model_ref
-    )
+    chat = (services.conversations, services.credentials, services.settings, user.id, conversation, prompt, model_ref)
+    return send_message(*chat, on_saved=lambda conversation_id: open_conversation(user, conversation_id))
 
 
 def chat_view(conversation: Conversation, model_ref: str) -> None:
@@ -293,9 +292,14 @@ def chat_view(conversation: Conversation, model_ref: str) -> None:
         with st.chat_message("assistant"):
             st.error(str(error))
         return
-    open_conversation(user, turn.conversation_id)
     with in_flight(user, turn):
-        history_view(conversation, history, replying=True)
+        turn.head_start()
+        above = st.container()  # the chat so far: drawn once the provider has had its head start (Turn.batches)
+
+        def draw_above() -> None:
+            with above:
+                history_view(conversation, history, replying=True)
+
         if prompt:
             with st.chat_message("user"):
                 st.markdown(prompt)
@@ -303,7 +307,7 @@ def chat_view(conversation: Conversation, model_ref: str) -> None:
             stop_slot = st.empty()
             with stop_slot:
                 stop_button("chat_stop")
-            st.write_stream(turn.batches(on_idle=keep_responsive))
+            st.write_stream(turn.batches(on_idle=keep_responsive, then=draw_above))
             stop_slot.empty()
     st.rerun()
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-import core.chat as chat_module
 from core.chat import (
     Conversation,
     ReplyStream,
@@ -23,7 +22,7 @@ from core.chat import (
 )
 from core.compare import start_compare
 from core.config import load_settings
-from core.conversations import ConversationNotFound, GenerationSettings
+from core.conversations import GenerationSettings
 from core.errors import CredentialUnreadable, InvalidInput, MissingCredential, ProviderErrorKind, UnknownModel
 from core.services import Services, open_services
 from core.users import UserPublic
@@ -574,22 +573,55 @@ def test_leaving_the_batches_early_stops_the_reply(
     assert reply.stopped and reply.interrupted and pausing.sent_before_pause.startswith(reply.text)
 
 
-def test_the_provider_is_asked_at_once_and_the_message_saved_while_it_answers(
+class Enough(Exception):
+    """Raised from an `on_idle` callback to leave a reply that would otherwise wait on a silent provider."""
+
+
+def test_the_provider_is_asked_first_and_the_message_saved_while_it_answers(
     keyed: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
     fake.fail("openai", "hang")
+    store, conversation, opened = keyed.conversations, Conversation(), []
     turn = send_message(
-        keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "  Keep me  ", "openai/gpt-4o"
+        store, keyed.credentials, keyed.settings, alice.id, conversation, "  Keep me  ", "openai/gpt-4o", opened.append
     )
-    saved = keyed.conversations.get(alice.id, turn.conversation_id)
-    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")], "saved before send returns"
     wait_for(lambda: bool(chat_posts(fake)))  # sent without the page reading the reply
     assert chat_posts(fake)[0].body["messages"] == [{"role": "user", "content": "Keep me"}]
-    assert not turn.reply.settled, "the provider has not answered yet"
+    assert conversation.id is None and store.list(alice.id) == [], "nothing in the provider's way"
+    seen_while_waiting: list[list[tuple[str, str]]] = []
+
+    def idle() -> None:
+        assert conversation.id is not None
+        seen_while_waiting.append([(m.role, m.content) for m in store.get(alice.id, conversation.id).messages])
+        raise Enough
+
+    with pytest.raises(Enough):
+        list(turn.batches(on_idle=idle))
+    assert seen_while_waiting == [[("user", "Keep me")]], "saved once the provider had its head start"
+    assert opened == [conversation.id] and turn.conversation_id == conversation.id
     message = turn.finish()
     assert message.interrupted and message.content == ""
-    saved = keyed.conversations.get(alice.id, turn.conversation_id)
+    saved = store.get(alice.id, conversation.id)
     assert [(m.role, m.interrupted) for m in saved.messages] == [("user", False), ("assistant", True)]
+
+
+def test_a_message_is_saved_by_finish_when_nothing_read_the_reply(
+    keyed: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    """The page's run ended (a click) before it read anything: the message and what there is of the reply stay."""
+    fake.fail("openai", "hang")
+    conversation = Conversation()
+    turn = send_message(
+        keyed.conversations, keyed.credentials, keyed.settings, alice.id, conversation, "Still here?", "openai/gpt-4o"
+    )
+    wait_for(lambda: bool(chat_posts(fake)))
+    turn.finish()
+    turn.finish()
+    saved = keyed.conversations.get(alice.id, conversation.id)
+    assert [(m.role, m.content, m.interrupted) for m in saved.messages] == [
+        ("user", "Still here?", False),
+        ("assistant", "", True),
+    ]
 
 
 def test_the_users_message_is_kept_when_the_provider_fails(
@@ -600,9 +632,9 @@ def test_the_users_message_is_kept_when_the_provider_fails(
     turn = send_message(
         keyed.conversations, keyed.credentials, keyed.settings, alice.id, conversation, "  Keep me  ", "openai/gpt-4o"
     )
-    saved = keyed.conversations.get(alice.id, turn.conversation_id)
-    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")]
-    list(turn.batches())
+    assert list(turn.batches()) == []
+    saved = keyed.conversations.get(alice.id, conversation.id)
+    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")], "saved before the reply"
     message = turn.finish()
     assert message.error_kind == "provider_down" and message.model == "openai/gpt-4o"
     saved = keyed.conversations.get(alice.id, turn.conversation_id)
@@ -612,28 +644,25 @@ def test_the_users_message_is_kept_when_the_provider_fails(
     ]
 
 
-def test_a_message_that_cannot_be_saved_stops_its_reply(
+def test_a_message_to_a_chat_deleted_meanwhile_starts_a_new_one(
     keyed: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
-    """Another tab deleted the chat: the error is raised and the reply already asked for is stopped, not orphaned."""
-    fake.fail("openai", "hang")
+    """Another tab deleted the chat: the message and its reply are kept, in a new chat, never lost."""
     store = keyed.conversations
     conversation = store.create(alice.id)
     store.delete(alice.id, conversation.id)
-    pumps: list[Any] = []
-    original = chat_module.ReplyPumps.__init__
-
-    def remember(self: Any, replies: Any) -> None:  # the pumps are made inside send_message
-        original(self, replies)
-        pumps.append(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(chat_module.ReplyPumps, "__init__", remember)
-        with pytest.raises(ConversationNotFound):
-            send_message(store, keyed.credentials, keyed.settings, alice.id, conversation, "hi", "openai/gpt-4o")
-    [reply] = pumps[0].replies
-    assert reply.settled and reply.stopped
-    assert store.list(alice.id) == []
+    opened: list[int] = []
+    turn = send_message(
+        store, keyed.credentials, keyed.settings, alice.id, conversation, "hi", "openai/gpt-4o", opened.append
+    )
+    assert "".join(turn.batches()) == fake.reply_text("openai", "gpt-4o")
+    turn.finish()
+    [summary] = store.list(alice.id)
+    assert opened == [summary.id] == [conversation.id]
+    assert [(m.role, m.content) for m in store.get(alice.id, summary.id).messages] == [
+        ("user", "hi"),
+        ("assistant", fake.reply_text("openai", "gpt-4o")),
+    ]
 
 
 def test_a_missing_key_is_saved_as_an_error_without_a_network_call(

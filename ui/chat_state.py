@@ -40,6 +40,11 @@ def take_requested_model(user: UserPublic) -> str | None:
 def current_conversation(services: Services, user: UserPublic) -> Conversation:
     """The conversation the user has open: a saved one, or the new chat they have not sent anything in yet."""
     conversation_id = st.session_state.get(_key(user, "chat_current"))
+    draft = st.session_state.get(_key(user, "chat_draft"))
+    if conversation_id is None and draft is not None and draft.id is not None:
+        # Its first message was saved by a reply whose run ended before it could open the chat (a click, Stop).
+        open_conversation(user, draft.id)
+        conversation_id = draft.id
     if conversation_id is not None:
         try:
             return services.conversations.get(user.id, conversation_id)
