@@ -1,6 +1,7 @@
 """Chat: saved conversations, streamed replies with Stop and Regenerate, per-chat settings, usage, Compare, export."""
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core.catalog import available_models
 from core.chat import PROFILE_FIXES, Turn, regenerate, send_message
@@ -10,6 +11,7 @@ from core.conversations import (
     MAX_TEMPERATURE,
     MAX_TOKENS_LIMIT,
     Conversation,
+    ConversationNotFound,
     Message,
     clean_settings,
 )
@@ -27,19 +29,17 @@ from ui.chat_state import (
     take_request,
     take_requested_model,
 )
-from ui.signin import require_user
+from ui.signin import account_sidebar, require_user
 from ui.state import get_services, user_catalog, user_state
 
 OTHER = "__other__"
 
-user = require_user()
+user = require_user(sidebar=False)  # the account sidebar is drawn with the rest (see `frame`)
 services = get_services()
 settle_in_flight(user)
 models = available_models(user_catalog(services, user))
 labels = {model.ref: f"{model.label} · {model.provider_label}" for model in models}
 conversation = current_conversation(services, user)
-show_notices(user)
-cid = conversation.id if conversation.id is not None else "new"
 
 
 def rename(conversation_id: int) -> None:
@@ -63,13 +63,6 @@ def delete(conversation_id: int) -> None:
     open_conversation(user, None)
 
 
-head, new_chat = st.columns([5, 1], vertical_alignment="bottom")
-head.title("Chat")
-new_chat.button("New chat", key="new_chat", icon=":material/add:", on_click=open_conversation, args=(user, None))
-mode = st.segmented_control(
-    "Mode", ["Chat", "Compare"], default="Chat", required=True, key="chat_mode", label_visibility="collapsed"
-)
-
 # Widget values are dropped when the user visits another page; what they picked is remembered per user.
 remembered = user_state(user, "chat_choice", {})
 options = [*labels, OTHER]
@@ -77,24 +70,85 @@ if requested := take_requested_model(user):
     remembered["model"] = requested if requested in options else OTHER
     if requested not in options:
         remembered["typed"] = requested
+if st.session_state.get("chat_model") not in (None, *options):  # a model gone from the catalog
+    del st.session_state["chat_model"]
 
 
 def remember(name: str, key: str) -> None:
     remembered[name] = st.session_state[key]
 
 
+def chosen_model() -> str:
+    """The model the picker shows, read before it is drawn (so that a reply can start first)."""
+    choice = st.session_state.get("chat_model")
+    if choice is None:
+        choice = remembered["model"] if remembered.get("model") in options else options[0]
+    if choice == OTHER:
+        return st.session_state.get("chat_model_id", remembered.get("typed", ""))
+    return choice
+
+
+def model_picker() -> None:
+    choice = st.selectbox(
+        "Model",
+        options,
+        index=options.index(remembered["model"]) if remembered.get("model") in options else 0,
+        format_func=lambda ref: labels.get(ref, "Other model ID…"),
+        key="chat_model",
+        on_change=remember,
+        args=("model", "chat_model"),
+    )
+    if choice == OTHER:
+        st.text_input(
+            "Model ID",
+            value=remembered.get("typed", ""),
+            key="chat_model_id",
+            placeholder="azure/<deployment-name>",
+            help="provider/model, e.g. azure/my-gpt4o-deployment or openai/gpt-4o",
+            on_change=remember,
+            args=("typed", "chat_model_id"),
+        )
+    if not models:
+        st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID under Other.")
+
+
+def frame(header: DeltaGenerator | None = None) -> str:
+    """The account sidebar, notices, title, mode and (in Chat) the model picker and the message box; the mode."""
+    account_sidebar(user)
+    show_notices(user)
+    with header or st.container():
+        head, new_chat = st.columns([5, 1], vertical_alignment="bottom")
+        head.title("Chat")
+        new_chat.button(
+            "New chat", key="new_chat", icon=":material/add:", on_click=open_conversation, args=(user, None)
+        )
+        mode = st.segmented_control(
+            "Mode", ["Chat", "Compare"], default="Chat", required=True, key="chat_mode", label_visibility="collapsed"
+        )
+        if mode == "Chat":
+            model_picker()
+    if mode == "Chat":
+        st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
+    return mode
+
+
 def render(message: Message) -> None:
     with st.chat_message(message.role):
         if message.content:
             st.markdown(message.content)
-        elif message.interrupted and not message.error:
-            st.caption("Stopped before any text arrived.")
-        if message.error:
-            st.error(message.error)
-            if message.error_kind in PROFILE_FIXES:
-                st.page_link("pages/profile.py", label="Open Profile → Provider Keys", icon=":material/key:")
-        if message.role == "assistant" and message.model:
-            st.caption(describe_reply(message))
+        details(message)
+
+
+def details(message: Message) -> None:
+    """What follows a message's text: that it was stopped, its error (and where to fix it), model and usage."""
+    if message.interrupted and not message.content and not message.error:
+        st.caption("Stopped before any text arrived.")
+    if message.error:
+        st.error(message.error)
+        if message.error_kind in PROFILE_FIXES:
+            st.page_link("pages/profile.py", label="Open Profile → Provider Keys", icon=":material/key:")
+    if message.role == "assistant" and message.model:
+        st.caption(describe_reply(message))
 
 
 def chat_list(current: int | None) -> None:
@@ -120,6 +174,7 @@ def stop_button(key: str) -> None:
 
 def chat_settings(conversation: Conversation) -> None:
     with st.expander("Chat settings: system prompt, temperature, max output tokens"):
+        cid = conversation.id if conversation.id is not None else "new"
         with st.form(f"chat_settings:{cid}", border=False):
             system = st.text_area("System prompt", value=conversation.settings.system_prompt, key=f"chat_system:{cid}")
             left, right = st.columns(2)
@@ -249,19 +304,23 @@ def compare_view(conversation: Conversation) -> None:
 
 
 def history_view(conversation: Conversation, history: list[Message], replying: bool) -> None:
-    """Everything above the reply being written: settings, the chat's menu, its messages, the chat list."""
+    """The chat: settings, the chat's menu, its messages, Regenerate and the totals, the chat list."""
     chat_settings(conversation)
     manage(conversation)
     for message in history:
         render(message)
-    last = history[-1] if history else None
-    if not replying and last is not None and last.role == "assistant":
+    closing(history, regenerate=not replying)
+    chat_list(conversation.id)
+
+
+def closing(history: list[Message], regenerate: bool = True) -> None:
+    """Under the last message: Regenerate (after a reply) and the chat's totals."""
+    if regenerate and history and history[-1].role == "assistant":
         st.button(
             "Regenerate", key="chat_regenerate", icon=":material/refresh:", on_click=request, args=(user, "regenerate")
         )
     if history:
-        st.caption(describe_usage(conversation.usage()))
-    chat_list(conversation.id)
+        st.caption(describe_usage(Conversation(messages=history).usage()))
 
 
 def start_turn(conversation: Conversation, model_ref: str, prompt: str | None) -> Turn:
@@ -274,68 +333,73 @@ def start_turn(conversation: Conversation, model_ref: str, prompt: str | None) -
     return send_message(*chat, on_saved=lambda conversation_id: open_conversation(user, conversation_id))
 
 
-def chat_view(conversation: Conversation, model_ref: str) -> None:
-    prompt = st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
-    redo = take_request(user) == "regenerate" and not prompt
-    history = conversation.messages[:-1] if redo else list(conversation.messages)
-    if not (prompt or redo):
-        history_view(conversation, history, replying=False)
-        return
-    # The reply starts before the page is drawn, so the provider works while it is.
-    try:
-        turn = start_turn(conversation, model_ref, prompt or None)
-    except AppError as error:
-        history_view(conversation, history, replying=True)
-        if prompt:
-            with st.chat_message("user"):
-                st.markdown(prompt)
-        with st.chat_message("assistant"):
-            st.error(str(error))
-        return
+def sent_now() -> tuple[str | None, bool]:
+    """What this run is to send, read before anything is drawn: (the message just typed, whether to regenerate)."""
+    if (st.session_state.get("chat_mode") or "Chat") != "Chat":
+        return None, False
+    prompt = st.session_state.get("chat_input") or None
+    return prompt, take_request(user) == "regenerate" and not prompt
+
+
+def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
+    """Stream the reply into the page: what is above it is drawn once the provider has had its head start, what
+    is below once it has ended (so the run draws each element once; a click meanwhile ends it, see `in_flight`)."""
     with in_flight(user, turn):
         turn.head_start()
-        above = st.container()  # the chat so far: drawn once the provider has had its head start (Turn.batches)
+        header, above = st.container(), st.container()
+        assistant = st.chat_message("assistant")
+        stop_slot = assistant.empty()
+        menu: DeltaGenerator | None = None  # in `above`, for the chat's menu: drawn once its exports hold the reply
 
-        def draw_above() -> None:
+        def draw_the_rest() -> None:
+            nonlocal menu
+            frame(header)
             with above:
-                history_view(conversation, history, replying=True)
-
-        if prompt:
-            with st.chat_message("user"):
-                st.markdown(prompt)
-        with st.chat_message("assistant"):
-            stop_slot = st.empty()
+                chat_settings(conversation)
+                menu = st.empty()
+                for message in history:
+                    render(message)
+                if prompt:
+                    with st.chat_message("user"):
+                        st.markdown(prompt)
+            chat_list(conversation.id)
             with stop_slot:
                 stop_button("chat_stop")
-            st.write_stream(turn.batches(on_idle=keep_responsive, then=draw_above))
-            stop_slot.empty()
-    st.rerun()
+
+        assistant.write_stream(turn.batches(on_idle=keep_responsive, then=draw_the_rest))
+        stop_slot.empty()
+        reply = turn.finish()
+    with assistant:
+        details(reply)
+    try:
+        chat = services.conversations.get(user.id, turn.save_prompt())  # as saved, the reply in it
+    except ConversationNotFound:  # deleted in another tab meanwhile: the next run says so
+        return
+    assert menu is not None  # drawn by `batches`, at the latest as the reply ends
+    with menu.container():
+        manage(chat)
+    closing(chat.messages)
 
 
-if mode == "Compare":
+prompt, redo = sent_now()
+history = conversation.messages[:-1] if redo else list(conversation.messages)
+turn, failure = None, None
+if prompt or redo:
+    # The reply starts before anything is drawn: the provider works while the page is.
+    try:
+        turn = start_turn(conversation, chosen_model(), prompt)
+    except AppError as error:
+        failure = error
+if turn is not None:
+    reply_view(turn, prompt, history)
+elif frame() == "Compare":
     chat_list(conversation.id)
     compare_view(conversation)
 else:
-    choice = st.selectbox(
-        "Model",
-        options,
-        index=options.index(remembered["model"]) if remembered.get("model") in options else 0,
-        format_func=lambda ref: labels.get(ref, "Other model ID…"),
-        key="chat_model",
-        on_change=remember,
-        args=("model", "chat_model"),
-    )
-    model_ref = choice
-    if choice == OTHER:
-        model_ref = st.text_input(
-            "Model ID",
-            value=remembered.get("typed", ""),
-            key="chat_model_id",
-            placeholder="azure/<deployment-name>",
-            help="provider/model, e.g. azure/my-gpt4o-deployment or openai/gpt-4o",
-            on_change=remember,
-            args=("typed", "chat_model_id"),
-        )
-    if not models:
-        st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID under Other.")
-    chat_view(conversation, model_ref)
+    history_view(conversation, history, replying=failure is not None)
+    if failure is not None:
+        if prompt:
+            with st.chat_message("user"):
+                st.markdown(prompt)
+        with st.chat_message("assistant"):
+            st.error(str(failure))

@@ -157,8 +157,9 @@ def sign_in_gate() -> UserPublic | None:
     return user
 
 
-def require_user() -> UserPublic:
-    """Page side: the signed-in user (with the account sidebar), or stop the page with nothing shown."""
+def require_user(sidebar: bool = True) -> UserPublic:
+    """Page side: the signed-in user, or stop the page with nothing shown; `sidebar` draws the account sidebar now
+    (a page that draws it later calls `account_sidebar` itself)."""
     services = get_services()
     user = _verified_user(services)
     if user is None:
@@ -168,9 +169,15 @@ def require_user() -> UserPublic:
     if user is None:
         st.info("Please sign in to continue.")
         st.stop()
+    if sidebar:
+        account_sidebar(user)
+    return user
+
+
+def account_sidebar(user: UserPublic) -> None:
+    """Who is signed in, and Sign out, at the top of the sidebar."""
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
     st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out)
-    return user
 
 
 def signed_out_page() -> None:
