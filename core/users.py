@@ -8,6 +8,7 @@ from typing import Any
 
 import bcrypt
 from sqlalchemy import Engine
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
@@ -28,6 +29,9 @@ class UserPublic:
     username: str
     name: str
     email: str
+
+
+_PUBLIC_COLUMNS = sa_select(User.id, User.username, User.name, User.email)  # UserPublic's fields, in order
 
 
 def _public(user: User) -> UserPublic:
@@ -71,11 +75,12 @@ class UserStore:
             return _public(user)
 
     def get(self, username: str | None) -> UserPublic | None:
+        """The account, looked up on every script run: one plain SELECT of its public columns (no ORM objects)."""
         if not username:
             return None
-        with session(self._engine) as db:
-            user = db.exec(select(User).where(User.username == username.lower())).first()
-            return _public(user) if user else None
+        with self._engine.connect() as connection:
+            row = connection.execute(_PUBLIC_COLUMNS.where(User.username == username.lower())).first()
+        return UserPublic(*row) if row else None
 
     def list(self) -> list[UserPublic]:
         with session(self._engine) as db:

@@ -113,7 +113,8 @@ def model_picker() -> None:
 
 
 def frame(header: DeltaGenerator | None = None) -> str:
-    """The account sidebar, notices, title, mode and (in Chat) the model picker and the message box; the mode."""
+    """The account sidebar, notices, title, mode and (in Chat) the model picker (in `header`), the message box;
+    the mode."""
     account_sidebar(user)
     show_notices(user)
     with header or st.container():
@@ -346,14 +347,14 @@ def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
     is below once it has ended (so the run draws each element once; a click meanwhile ends it, see `in_flight`)."""
     with in_flight(user, turn):
         turn.head_start()
-        header, above = st.container(), st.container()
+        above = st.container()
         assistant = st.chat_message("assistant")
         stop_slot = assistant.empty()
         menu: DeltaGenerator | None = None  # in `above`, for the chat's menu: drawn once its exports hold the reply
 
         def draw_the_rest() -> None:
             nonlocal menu
-            frame(header)
+            frame(above)
             with above:
                 chat_settings(conversation)
                 menu = st.empty()

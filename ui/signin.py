@@ -21,6 +21,8 @@ from ui.state import get_services
 COOKIE_NAME = "chat_dashboard_auth"
 LOGIN_FIELDS = {"Form name": "Sign in", "Username": "User name", "Password": "Password", "Login": "Sign in"}
 DELETE_COOKIE = "delete_auth_cookie"
+# The user the router verified in this run, for the page it runs next (taken by `require_user`, so never reused).
+VERIFIED_THIS_RUN = "verified_this_run"
 REGISTER_FIELDS = {"Form name": "Create an account", "Register": "Create account"}
 
 
@@ -140,8 +142,10 @@ def sign_in_gate() -> UserPublic | None:
     nobody is signed in, so it can never interrupt a streaming reply.
     """
     services = get_services()
+    st.session_state.pop(VERIFIED_THIS_RUN, None)
     user = _verified_user(services)
     if user is not None:
+        st.session_state[VERIFIED_THIS_RUN] = user
         return user
     authenticator, credentials, before = _authenticator(services)
     if st.session_state.pop(DELETE_COOKIE, False):
@@ -154,6 +158,8 @@ def sign_in_gate() -> UserPublic | None:
         if user is not None:
             _remember_sign_in(services, user)
     services.users.sync_from_authenticator(before, credentials)
+    if user is not None:
+        st.session_state[VERIFIED_THIS_RUN] = user
     return user
 
 
@@ -161,7 +167,9 @@ def require_user(sidebar: bool = True) -> UserPublic:
     """Page side: the signed-in user, or stop the page with nothing shown; `sidebar` draws the account sidebar now
     (a page that draws it later calls `account_sidebar` itself)."""
     services = get_services()
-    user = _verified_user(services)
+    user = st.session_state.pop(VERIFIED_THIS_RUN, None)
+    if not isinstance(user, UserPublic):  # the page runs without the router (AppTest does, after navigating)
+        user = _verified_user(services)
     if user is None:
         authenticator, _, _ = _authenticator(services)
         authenticator.login(location="unrendered")
