@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.catalog import available_models, build_catalog
 from core.chat import start_reply
@@ -19,9 +20,11 @@ from core.listings import ListingStore
 from core.providers import PROVIDERS
 from core.services import Services
 from core.users import UserPublic
+from tests.conftest import PASSWORD
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.test_app import open_page, page_text, signed_in
+from tests.test_app import ROOT, open_page, page_text, signed_in
+from ui.signin import VERIFIED_THIS_RUN
 
 ALICE = {**DEFAULT_KEYS, "huggingface": "hf_test_granted_token"}
 PROVIDER_IDS = [spec.id for spec in PROVIDERS]
@@ -150,3 +153,25 @@ def test_identity_never_comes_from_a_query_parameter_or_widget(services: Service
     assert "Alice Example" not in page_text(anonymous)
     assert [info.value for info in anonymous.info] == ["Please sign in to continue."]
     assert not anonymous.expander, "no provider card is drawn"
+
+
+def test_a_page_takes_only_the_account_its_router_verified_in_the_same_run(
+    services: Services, alice: UserPublic, bob: UserPublic
+) -> None:
+    """The router hands the page the account it verified; a hand-off left over or planted is never taken."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state[VERIFIED_THIS_RUN] = alice
+    at.run()
+    assert "Alice Example" not in page_text(at) and not at.sidebar.button, "nobody is signed in"
+    assert VERIFIED_THIS_RUN not in at.session_state, "cleared by the router"
+    at.session_state[VERIFIED_THIS_RUN] = alice
+    at.text_input[0].input("bob")
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert [c.value for c in at.sidebar.caption] == ["Signed in as **Bob Example** (bob)"]
+    assert "Alice Example" not in page_text(at)
+    assert VERIFIED_THIS_RUN not in at.session_state, "taken by the page it was verified for"
+
+    at.session_state[VERIFIED_THIS_RUN] = "alice"  # not an account: a page that runs alone looks the user up itself
+    open_page(at, "profile")
+    assert "Bob Example" in page_text(at) and "Alice Example" not in page_text(at)
