@@ -208,11 +208,15 @@ def chat_settings(conversation: Conversation) -> None:
                 st.toast("Settings saved for this chat.")
 
 
+def menu_label(conversation: Conversation) -> str:
+    return f"“{conversation.display_title}”: rename, export, delete"
+
+
 def manage(conversation: Conversation) -> None:
     """Rename, export or delete the open conversation."""
     if conversation.id is None:
         return
-    with st.expander(f"“{conversation.display_title}”: rename, export, delete"):
+    with st.expander(menu_label(conversation)):
         title_key = f"chat_title:{conversation.id}"
         st.text_input("Title", value=conversation.display_title, key=title_key, max_chars=200)
         st.button("Rename", key="chat_rename", on_click=rename, args=(conversation.id,))
@@ -314,14 +318,15 @@ def history_view(conversation: Conversation, history: list[Message], replying: b
     chat_list(conversation.id)
 
 
-def closing(history: list[Message], regenerate: bool = True) -> None:
-    """Under the last message: Regenerate (after a reply) and the chat's totals."""
+def closing(history: list[Message], regenerate: bool = True, places: tuple[DeltaGenerator, ...] = ()) -> None:
+    """Under the last message: Regenerate (after a reply) and the chat's totals (in `places`, if given)."""
+    regenerate_place, totals_place = places or (st, st)
     if regenerate and history and history[-1].role == "assistant":
-        st.button(
+        regenerate_place.button(
             "Regenerate", key="chat_regenerate", icon=":material/refresh:", on_click=request, args=(user, "regenerate")
         )
     if history:
-        st.caption(describe_usage(Conversation(messages=history).usage()))
+        totals_place.caption(describe_usage(Conversation(messages=history).usage()))
 
 
 def start_turn(conversation: Conversation, model_ref: str, prompt: str | None) -> Turn:
@@ -349,15 +354,20 @@ def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
         turn.head_start()
         above = st.container()
         assistant = st.chat_message("assistant")
-        stop_slot = assistant.empty()
+        # Placeholders from the start, so that nothing the last run drew there lingers while the reply streams.
+        stop_slot, text_slot, details_slot = assistant.empty(), assistant.empty(), assistant.empty()
         menu: DeltaGenerator | None = None  # in `above`, for the chat's menu: drawn once its exports hold the reply
+        below: tuple[DeltaGenerator, ...] = ()  # for Regenerate and the chat's totals
 
         def draw_the_rest() -> None:
-            nonlocal menu
+            nonlocal menu, below
+            below = (st.empty(), st.empty())
             frame(above)
             with above:
                 chat_settings(conversation)
                 menu = st.empty()
+                if conversation.id is not None and history:  # the menu's place, kept while the reply streams
+                    menu.expander(menu_label(conversation))
                 for message in history:
                     render(message)
                 if prompt:
@@ -367,19 +377,19 @@ def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
             with stop_slot:
                 stop_button("chat_stop")
 
-        assistant.write_stream(turn.batches(on_idle=keep_responsive, then=draw_the_rest))
+        text_slot.write_stream(turn.batches(on_idle=keep_responsive, then=draw_the_rest))
         stop_slot.empty()
         reply = turn.finish()
-    with assistant:
+    with details_slot.container():
         details(reply)
     try:
         chat = services.conversations.get(user.id, turn.save_prompt())  # as saved, the reply in it
     except ConversationNotFound:  # deleted in another tab meanwhile: the next run says so
         return
-    assert menu is not None  # drawn by `batches`, at the latest as the reply ends
+    assert menu is not None and below  # drawn by `batches`, at the latest as the reply ends
     with menu.container():
         manage(chat)
-    closing(chat.messages)
+    closing(chat.messages, places=below)
 
 
 prompt, redo = sent_now()
