@@ -354,8 +354,9 @@ def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
         turn.head_start()
         above = st.container()
         assistant = st.chat_message("assistant")
-        # Placeholders from the start, so that nothing the last run drew there lingers while the reply streams.
-        stop_slot, text_slot, details_slot = assistant.empty(), assistant.empty(), assistant.empty()
+        # Placeholders from the start, so that nothing the last run drew there lingers while the reply streams; Stop
+        # sits under the text until the reply's details take its place.
+        text_slot, details_slot = assistant.empty(), assistant.empty()
         menu: DeltaGenerator | None = None  # in `above`, for the chat's menu: drawn once its exports hold the reply
         below: tuple[DeltaGenerator, ...] = ()  # for Regenerate and the chat's totals
 
@@ -374,11 +375,10 @@ def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
                     with st.chat_message("user"):
                         st.markdown(prompt)
             chat_list(conversation.id)
-            with stop_slot:
+            with details_slot:
                 stop_button("chat_stop")
 
         text_slot.write_stream(turn.batches(on_idle=keep_responsive, then=draw_the_rest))
-        stop_slot.empty()
         reply = turn.finish()
     with details_slot.container():
         details(reply)
