@@ -78,11 +78,14 @@ def remember(name: str, key: str) -> None:
     remembered[name] = st.session_state[key]
 
 
+def remembered_model() -> str:
+    """The picker's choice when it is drawn afresh: the one remembered for the user, else the first."""
+    return remembered["model"] if remembered.get("model") in options else options[0]
+
+
 def chosen_model() -> str:
     """The model the picker shows, read before it is drawn (so that a reply can start first)."""
-    choice = st.session_state.get("chat_model")
-    if choice is None:
-        choice = remembered["model"] if remembered.get("model") in options else options[0]
+    choice = st.session_state.get("chat_model") or remembered_model()
     if choice == OTHER:
         return st.session_state.get("chat_model_id", remembered.get("typed", ""))
     return choice
@@ -92,7 +95,7 @@ def model_picker() -> None:
     choice = st.selectbox(
         "Model",
         options,
-        index=options.index(remembered["model"]) if remembered.get("model") in options else 0,
+        index=options.index(remembered_model()),
         format_func=lambda ref: labels.get(ref, "Other model ID…"),
         key="chat_model",
         on_change=remember,
@@ -372,8 +375,7 @@ def reply_view(turn: Turn, prompt: str | None, history: list[Message]) -> None:
                 for message in history:
                     render(message)
                 if prompt:
-                    with st.chat_message("user"):
-                        st.markdown(prompt)
+                    render(Message("user", prompt))
             chat_list(conversation.id)
             with details_slot:
                 stop_button("chat_stop")
@@ -410,7 +412,6 @@ else:
     history_view(conversation, history, replying=failure is not None)
     if failure is not None:
         if prompt:
-            with st.chat_message("user"):
-                st.markdown(prompt)
+            render(Message("user", prompt))
         with st.chat_message("assistant"):
             st.error(str(failure))

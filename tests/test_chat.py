@@ -14,6 +14,7 @@ import pytest
 from core.chat import (
     Conversation,
     ReplyStream,
+    Turn,
     price,
     regenerate,
     send_message,
@@ -577,14 +578,33 @@ class Enough(Exception):
     """Raised from an `on_idle` callback to leave a reply that would otherwise wait on a silent provider."""
 
 
+def send(
+    services: Services,
+    user: UserPublic,
+    text: str,
+    model_ref: str = "openai/gpt-4o",
+    conversation: Conversation | None = None,
+    on_saved: Callable[[int], object] | None = None,
+) -> Turn:
+    """`send_message` with the services' stores and settings (a new chat unless `conversation` is given)."""
+    return send_message(
+        services.conversations,
+        services.credentials,
+        services.settings,
+        user.id,
+        Conversation() if conversation is None else conversation,
+        text,
+        model_ref,
+        on_saved,
+    )
+
+
 def test_the_provider_is_asked_first_and_the_message_saved_while_it_answers(
     keyed: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
     fake.fail("openai", "hang")
     store, conversation, opened = keyed.conversations, Conversation(), []
-    turn = send_message(
-        store, keyed.credentials, keyed.settings, alice.id, conversation, "  Keep me  ", "openai/gpt-4o", opened.append
-    )
+    turn = send(keyed, alice, "  Keep me  ", conversation=conversation, on_saved=opened.append)
     wait_for(lambda: bool(chat_posts(fake)))  # sent without the page reading the reply
     assert chat_posts(fake)[0].body["messages"] == [{"role": "user", "content": "Keep me"}]
     assert conversation.id is None and store.list(alice.id) == [], "nothing in the provider's way"
@@ -611,9 +631,7 @@ def test_a_message_is_saved_by_finish_when_nothing_read_the_reply(
     """The page's run ended (a click) before it read anything: the message and what there is of the reply stay."""
     fake.fail("openai", "hang")
     conversation = Conversation()
-    turn = send_message(
-        keyed.conversations, keyed.credentials, keyed.settings, alice.id, conversation, "Still here?", "openai/gpt-4o"
-    )
+    turn = send(keyed, alice, "Still here?", conversation=conversation)
     wait_for(lambda: bool(chat_posts(fake)))
     turn.finish()
     turn.finish()
@@ -629,9 +647,7 @@ def test_the_users_message_is_kept_when_the_provider_fails(
 ) -> None:
     fake.fail("openai", "server_error")
     conversation = Conversation()
-    turn = send_message(
-        keyed.conversations, keyed.credentials, keyed.settings, alice.id, conversation, "  Keep me  ", "openai/gpt-4o"
-    )
+    turn = send(keyed, alice, "  Keep me  ", conversation=conversation)
     assert list(turn.batches()) == []
     saved = keyed.conversations.get(alice.id, conversation.id)
     assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")], "saved before the reply"
@@ -652,9 +668,7 @@ def test_a_message_to_a_chat_deleted_meanwhile_starts_a_new_one(
     conversation = store.create(alice.id)
     store.delete(alice.id, conversation.id)
     opened: list[int] = []
-    turn = send_message(
-        store, keyed.credentials, keyed.settings, alice.id, conversation, "hi", "openai/gpt-4o", opened.append
-    )
+    turn = send(keyed, alice, "hi", conversation=conversation, on_saved=opened.append)
     assert "".join(turn.batches()) == fake.reply_text("openai", "gpt-4o")
     turn.finish()
     [summary] = store.list(alice.id)
@@ -668,9 +682,7 @@ def test_a_message_to_a_chat_deleted_meanwhile_starts_a_new_one(
 def test_a_missing_key_is_saved_as_an_error_without_a_network_call(
     services: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
-    turn = send_message(
-        services.conversations, services.credentials, services.settings, alice.id, Conversation(), "hi", "xai/grok-2"
-    )
+    turn = send(services, alice, "hi", "xai/grok-2")
     assert list(turn.batches()) == []
     message = turn.finish()
     assert message.error_kind == "missing_credential" and "Profile → Provider Keys → xAI" in (message.error or "")
@@ -682,9 +694,7 @@ def test_a_missing_key_is_saved_as_an_error_without_a_network_call(
 
 
 def test_a_reply_is_saved_once_whoever_finishes_it(keyed: Services, alice: UserPublic) -> None:
-    turn = send_message(
-        keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "hi", "openai/gpt-4o"
-    )
+    turn = send(keyed, alice, "hi")
     list(turn.batches())
     threads = [threading.Thread(target=turn.finish) for _ in range(8)]
     for thread in threads:
@@ -698,7 +708,7 @@ def test_regenerate_replaces_the_last_reply_with_the_model_now_chosen(
     keyed: Services, fake: FakeProviders, alice: UserPublic
 ) -> None:
     store = keyed.conversations
-    turn = send_message(store, keyed.credentials, keyed.settings, alice.id, Conversation(), "Hi", "openai/gpt-4o")
+    turn = send(keyed, alice, "Hi")
     list(turn.batches())
     turn.finish()
     conversation = store.get(alice.id, turn.conversation_id)
@@ -784,9 +794,7 @@ def reachable_strings(root: Any, limit: int = 200_000) -> Iterator[str]:
 
 def test_a_prepared_reply_holds_no_key(keyed: Services, alice: UserPublic) -> None:
     """A reply (and the turn a page keeps in its session) reads the key only inside the call that streams."""
-    turn = send_message(
-        keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "hi", "azure/my-gpt4o"
-    )
+    turn = send(keyed, alice, "hi", "azure/my-gpt4o")
     assert not [text for text in reachable_strings(turn) if ALICE_KEYS["azure"] in text]
     list(turn.batches())
     assert turn.finish().error is None

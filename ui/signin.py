@@ -136,16 +136,22 @@ def _sign_out() -> None:
 
 
 def sign_in_gate() -> UserPublic | None:
-    """Router side: cookie re-entry or the sign-in form; the signed-in user, or None.
+    """Router side: cookie re-entry or the sign-in form; the signed-in user (handed to the page), or None."""
+    st.session_state.pop(VERIFIED_THIS_RUN, None)
+    user = _signed_in(get_services())
+    if user is not None:
+        st.session_state[VERIFIED_THIS_RUN] = user
+    return user
+
+
+def _signed_in(services: Services) -> UserPublic | None:
+    """The session's verified user, else cookie re-entry or the sign-in form.
 
     The authenticator (and its cookie component, whose messages rerun the script) is only built while
     nobody is signed in, so it can never interrupt a streaming reply.
     """
-    services = get_services()
-    st.session_state.pop(VERIFIED_THIS_RUN, None)
     user = _verified_user(services)
     if user is not None:
-        st.session_state[VERIFIED_THIS_RUN] = user
         return user
     authenticator, credentials, before = _authenticator(services)
     if st.session_state.pop(DELETE_COOKIE, False):
@@ -158,8 +164,6 @@ def sign_in_gate() -> UserPublic | None:
         if user is not None:
             _remember_sign_in(services, user)
     services.users.sync_from_authenticator(before, credentials)
-    if user is not None:
-        st.session_state[VERIFIED_THIS_RUN] = user
     return user
 
 
