@@ -10,6 +10,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+# The app and `python -m core.admin` must open the same database wherever they are started from, so the data
+# folder (and any relative path setting) is anchored to the project, never to the current working directory.
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 # Provider id -> environment variable holding the deployment's base URL for it.
 BASE_URL_VARIABLES = {
@@ -43,7 +46,6 @@ class Settings:
     database_url: str
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
-    cookie_key: str | None = field(default=None, repr=False)
     cookie_expiry_days: float = 1.0
     allow_signup: bool = False
     allow_endpoints: tuple[str, ...] = ()
@@ -73,6 +75,11 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     return {key: str(value) for key, value in data.items() if not isinstance(value, dict)}
 
 
+def _project_path(value: str) -> Path:
+    """An absolute path for a path setting: `~` expanded, a relative one taken from the project folder."""
+    return (PROJECT_ROOT / Path(value).expanduser()).resolve()
+
+
 def _split_list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip().rstrip("/") for item in (value or "").split(",") if item.strip())
 
@@ -80,22 +87,21 @@ def _split_list(value: str | None) -> tuple[str, ...]:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from `.streamlit/secrets.toml`, overridden by environment variables."""
     environ = os.environ if environ is None else environ
-    secrets_path = Path(environ.get("APP_SECRETS_FILE", DEFAULT_SECRETS_FILE))
+    secrets_path = _project_path(environ.get("APP_SECRETS_FILE", str(DEFAULT_SECRETS_FILE)))
     values: dict[str, str] = {**_read_secrets_file(secrets_path), **environ}
 
     def get(name: str, default: str | None = None) -> str | None:
         value = values.get(name)
         return value.strip() if value and value.strip() else default
 
-    data_dir = Path(get("APP_DATA_DIR", "data")).expanduser().resolve()
+    data_dir = _project_path(get("APP_DATA_DIR", str(DEFAULT_DATA_DIR)))
     master_key_file = get("APP_MASTER_KEY_FILE")
     models_file = get("APP_MODELS_FILE")
     return Settings(
         data_dir=data_dir,
         database_url=get("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
         master_key=get("APP_MASTER_KEY"),
-        master_key_file=Path(master_key_file) if master_key_file else None,
-        cookie_key=get("APP_COOKIE_KEY"),
+        master_key_file=_project_path(master_key_file) if master_key_file else None,
         cookie_expiry_days=float(get("APP_COOKIE_EXPIRY_DAYS", "1")),
         allow_signup=(get("APP_ALLOW_SIGNUP", "") or "").lower() in TRUE_WORDS,
         allow_endpoints=_split_list(get("APP_ALLOW_ENDPOINTS")),
@@ -106,7 +112,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_retries=int(get("APP_MAX_RETRIES", "2")),
         retry_max_wait=float(get("APP_RETRY_MAX_WAIT", "5")),
         hf_endpoint=get("HF_ENDPOINT"),
-        models_file=Path(models_file).expanduser().resolve() if models_file else None,
+        models_file=_project_path(models_file) if models_file else None,
     )
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import load_settings, strip_server_keys
+from core.config import PROJECT_ROOT, load_settings, strip_server_keys
 from core.errors import StartupError
-from core.keys import load_cookie_key, load_key_ring
+from core.keys import load_key_ring
 from core.services import open_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,9 +26,6 @@ def test_embedded_default_generates_private_keys_once(env: Path, monkeypatch: py
     monkeypatch.delenv("APP_MASTER_KEY")
     services = open_services(load_settings())
     assert mode(env / "master.key") == 0o600 and mode(env / "app.db") == 0o600 and mode(env) == 0o700
-    cookie_key = load_cookie_key(services.settings)
-    assert mode(env / "cookie.key") == 0o600 and len(cookie_key) >= 32
-    assert load_cookie_key(services.settings) == cookie_key
     assert load_key_ring(services.settings).current_kid == services.key_ring.current_kid
 
 
@@ -42,13 +39,6 @@ def test_master_key_file_is_read(env: Path, tmp_path: Path, monkeypatch: pytest.
         == load_key_ring(load_settings({**os.environ, "APP_MASTER_KEY": key})).current_kid
     )
     assert not (env / "master.key").exists()
-
-
-@pytest.mark.parametrize("value", ["some_key", "short", "x" * 40])
-def test_weak_cookie_keys_refuse_to_start(env: Path, monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("APP_COOKIE_KEY", value)
-    with pytest.raises(StartupError):
-        load_cookie_key(load_settings())
 
 
 def test_sample_master_key_refuses_to_start(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,20 +67,60 @@ def test_safe_defaults(tmp_path: Path) -> None:
     assert settings.cookie_expiry_days == 1.0
 
 
+def test_default_data_folder_is_the_projects_wherever_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"APP_SECRETS_FILE": str(tmp_path / "none.toml")})
+    assert PROJECT_ROOT == ROOT
+    assert settings.data_dir == ROOT / "data"
+    assert settings.database_url == f"sqlite:///{ROOT / 'data' / 'app.db'}"
+    assert settings.models_registry == ROOT / "data" / "models.toml"
+
+
+def test_relative_path_settings_are_taken_from_the_project_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(
+        {
+            "APP_SECRETS_FILE": "none.toml",
+            "APP_DATA_DIR": "var/app-data",
+            "APP_MASTER_KEY_FILE": "keys/master.key",
+            "APP_MODELS_FILE": "models.toml",
+        }
+    )
+    assert settings.data_dir == ROOT / "var" / "app-data"
+    assert settings.database_url == f"sqlite:///{ROOT / 'var' / 'app-data' / 'app.db'}"
+    assert settings.master_key_file == ROOT / "keys" / "master.key"
+    assert settings.models_registry == ROOT / "models.toml"
+
+
+def test_secrets_file_path_is_taken_from_the_project_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "secrets.toml").write_text(f'APP_DATA_DIR = "{tmp_path / "from-file"}"\n')
+    monkeypatch.chdir(ROOT / "tests")
+    settings = load_settings({"APP_SECRETS_FILE": os.path.relpath(tmp_path / "secrets.toml", ROOT)})
+    assert settings.data_dir == tmp_path / "from-file"
+
+
 def test_server_provider_keys_are_stripped() -> None:
     environ = {"OPENAI_API_KEY": "sk-server-sentinel", "HF_TOKEN": "hf_x", "PATH": "/bin"}
     assert strip_server_keys(environ) == ["OPENAI_API_KEY", "HF_TOKEN"]
     assert environ == {"PATH": "/bin"}
 
 
-def run_admin(env: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_admin(
+    env: Path, *args: str, stdin: str = "", cwd: Path = ROOT, data_dir: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m core.admin ARGS` in `cwd`, on the test's data folder (or the APP_DATA_DIR given)."""
+    environ = os.environ.copy() | {"PYTHONPATH": str(ROOT)}
+    if data_dir is not None:
+        environ["APP_DATA_DIR"] = data_dir
     return subprocess.run(
         [sys.executable, "-m", "core.admin", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env=os.environ.copy(),
+        cwd=cwd,
+        env=environ,
         timeout=60,
         check=False,
     )
@@ -101,7 +131,7 @@ def test_admin_add_list_delete_users(env: Path) -> None:
         env, "add-user", "Dana", "--name", "Dana Example", "--email", "dana@example.com", stdin="s3cret-pass\n"
     )
     assert added.returncode == 0, added.stderr
-    assert "Created user dana." in added.stdout
+    assert "Created user dana" in added.stdout and str(env / "app.db") in added.stdout  # says which database
     users = open_services(load_settings()).users
     assert users.get("dana") is not None
     assert "dana\tDana Example\tdana@example.com" in run_admin(env, "list-users").stdout
@@ -112,6 +142,29 @@ def test_admin_add_list_delete_users(env: Path) -> None:
     assert run_admin(env, "delete-user", "dana").returncode == 0
     assert users.get("dana") is None
     assert run_admin(env, "delete-user", "dana").returncode == 1
+
+
+def test_admin_run_from_another_folder_uses_the_apps_database(env: Path, tmp_path: Path) -> None:
+    """A relative APP_DATA_DIR names the same folder from anywhere: the app's, not one under the shell's folder."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    relative = os.path.relpath(env, ROOT)
+    added = run_admin(
+        env,
+        "add-user",
+        "dana",
+        "--name",
+        "Dana",
+        "--email",
+        "d@example.com",
+        stdin="s3cret-pass\n",
+        cwd=elsewhere,
+        data_dir=relative,
+    )
+    assert added.returncode == 0, added.stderr
+    assert str(env / "app.db") in added.stdout
+    assert open_services(load_settings()).users.get("dana") is not None
+    assert "dana\tDana\td@example.com" in run_admin(env, "list-users", cwd=ROOT, data_dir=relative).stdout
 
 
 def test_new_master_key_is_usable() -> None:
