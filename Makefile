@@ -1,6 +1,6 @@
 # make run  — install and start the app on its embedded default (SQLite in ./data)
 # make test — install what tests need (Python packages, Debian's chromium), audit the packages, run the whole suite
-# make bench — the speed figures of README's Speed section (a few minutes; not part of make test)
+# make bench — the speed figures of bench/README.md (a few minutes; not part of make test)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -22,7 +22,7 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.app-installed
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.address $${HOST:-0.0.0.0}
+	$(BIN)/streamlit run asgi.py --server.port $(PORT) --server.address $${HOST:-0.0.0.0}
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh

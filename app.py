@@ -2,18 +2,27 @@
 
 import streamlit as st
 
-from ui.signin import sign_in_gate, signed_out_page
+from ui.signin import landing_page, sign_in_gate, sign_in_page
 
-st.set_page_config(page_title="Chat dashboard", page_icon=":material/forum:", layout="wide")
+st.set_page_config(page_title="Chat dashboard", page_icon="💬", layout="wide")
 
-user = sign_in_gate()
+# (script, title, icon, address); the same addresses show the sign-in form while nobody is signed in, so a
+# bookmarked page opens once the user has signed in.
+PAGES = (
+    ("pages/profile.py", "Profile", ":material/person:", "profile"),
+    ("pages/models.py", "Models", ":material/view_list:", "models"),
+    ("pages/chat.py", "Chat", ":material/chat:", "chat"),
+)
+
+user = sign_in_gate(has_keys=lambda services, user: services.credentials.has_any(user.id))
 if user is None:
-    st.navigation([st.Page(signed_out_page, title="Sign in", url_path="sign-in")], position="hidden").run()
+    sign_in = [st.Page(sign_in_page, title="Sign in", url_path="sign-in", default=True)]
+    sign_in += [st.Page(sign_in_page, title="Sign in", url_path=address) for *_, address in PAGES]
+    st.navigation(sign_in, position="hidden").run()
 else:
-    st.navigation(
-        [
-            st.Page("pages/profile.py", title="Profile", icon=":material/person:"),
-            st.Page("pages/models.py", title="Models", icon=":material/view_list:"),
-            st.Page("pages/chat.py", title="Chat", icon=":material/chat:", default=True),
-        ]
-    ).run()
+    default = landing_page() or "chat"  # a user without keys starts on Profile
+    pages = [
+        st.Page(script, title=title, icon=icon, url_path=address, default=address == default)
+        for script, title, icon, address in PAGES
+    ]
+    st.navigation(pages).run()

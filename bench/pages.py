@@ -116,7 +116,7 @@ def sign_in(username: str) -> AppTest:
     at.text_input[0].input(username)
     at.text_input[1].input(PASSWORD)
     at.button[0].click().run()
-    if at.session_state["authentication_status"] is not True:
+    if "signed_in" not in at.session_state:
         raise RuntimeError("the benchmark user could not sign in")
     return at
 

@@ -10,7 +10,6 @@ the thread that drives AppTest.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import json
 import logging
@@ -91,7 +90,7 @@ def configure(data_dir: Path, fake: Mapping[str, Any]) -> None:
         }
     )
     os.environ.update({variable: fake["bases"][provider] for provider, variable in BASE_URL_VARIABLES.items()})
-    for variable in (*SERVER_KEY_VARIABLES, "DATABASE_URL", "APP_COOKIE_KEY"):
+    for variable in (*SERVER_KEY_VARIABLES, "DATABASE_URL"):
         os.environ.pop(variable, None)
 
 
@@ -266,9 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, fake_providers(args.tokens, args.pace) as fake:
         configure(Path(tmp) / "data", fake)
-        # streamlit-authenticator prints a token error on each run without a sign-in cookie (AppTest has none).
-        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-            rows = measure(args, fake)
+        rows = measure(args, fake)
     print(f"\n{args.tokens}-token replies, one SSE chunk per token, from loopback fakes in a process of their own:")
     paced = f", or {args.pace:g} tokens/s where marked" if args.pace > 0 else ""
     print(f"no delay{paced}. Medians; CPU is this process's, per streamed token")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
@@ -51,7 +52,38 @@ def make_engine(database_url: str) -> Engine:
     else:
         engine = create_engine(url, hide_parameters=True, pool_pre_ping=True)
     SQLModel.metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring tables made by an earlier version up to date: add the nullable columns and the indexes it lacked.
+
+    `create_all` only creates missing tables; a new optional column (e.g. `user.disabled_at`) would otherwise
+    break every query on a database made before it.
+    """
+    inspector = inspect(engine)
+    existing = set(inspector.get_table_names())
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = [column for column in table.columns if column.name not in present]
+        with engine.begin() as connection:
+            for column in missing:
+                if not column.nullable:
+                    raise RuntimeError(f"cannot add the required column {table.name}.{column.name} in place")
+                kind = column.type.compile(engine.dialect)
+                quote = engine.dialect.identifier_preparer.quote
+                connection.execute(text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"))
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
+
+
+def insert_or_update(engine: Engine, table: Any) -> Any:
+    """An INSERT that can take `.on_conflict_do_update(...)`, in the engine's dialect (SQLite or PostgreSQL)."""
+    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table)
 
 
 def session(engine: Engine) -> Session:

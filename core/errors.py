@@ -43,6 +43,13 @@ class CredentialUnreadable(AppError):
         )
 
 
+class AccountInactive(AppError):
+    """The account was disabled or deleted: its keys may not be used, and a reply in progress is stopped."""
+
+    def __init__(self) -> None:
+        super().__init__("This account was signed out or disabled, so its keys are not used. Sign in again.")
+
+
 class UnknownModel(AppError):
     """A model ID the app cannot route to any provider."""
 

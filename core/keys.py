@@ -1,9 +1,8 @@
-"""The deployment's own secrets: the master key ring and the sign-in cookie key, kept apart from the data."""
+"""The deployment's own secret: the master key ring, kept apart from the data."""
 
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,9 +11,6 @@ from core.crypto import KeyRing, generate_master_key, parse_master_keys
 from core.errors import StartupError
 
 MASTER_KEY_FILE = "master.key"
-COOKIE_KEY_FILE = "cookie.key"
-MIN_COOKIE_KEY_CHARS = 32
-SAMPLE_COOKIE_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "random_signature_key"})
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -45,16 +41,3 @@ def load_key_ring(settings: Settings) -> KeyRing:
         return KeyRing(parse_master_keys(settings.master_key_file.read_text()))
     text = read_or_create_secret(settings.data_dir / MASTER_KEY_FILE, generate_master_key)
     return KeyRing(parse_master_keys(text))
-
-
-def load_cookie_key(settings: Settings) -> str:
-    """The key that signs sign-in cookies: APP_COOKIE_KEY, or one generated into the data folder."""
-    if settings.cookie_key:
-        key = settings.cookie_key
-        if key in SAMPLE_COOKIE_KEYS or len(key) < MIN_COOKIE_KEY_CHARS or len(set(key)) < 8:
-            raise StartupError(
-                f"APP_COOKIE_KEY must be at least {MIN_COOKIE_KEY_CHARS} random characters, not a sample value. "
-                'Generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
-            )
-        return key
-    return read_or_create_secret(settings.data_dir / COOKIE_KEY_FILE, lambda: secrets.token_urlsafe(48))

@@ -23,7 +23,7 @@ OFFLINE_FLAGS = {
 SDK_PREFIXES = frozenset({"openai", "azure"})
 
 # Module settings, applied once at import: quiet, and no callback (a callback would receive the raw keys).
-# The last three are for speed (see README, Speed): without them a streamed reply costs about twice the CPU.
+# The last three are for speed (see bench/README.md): without them a streamed reply costs about twice the CPU.
 SETTINGS: dict[str, Any] = {
     "suppress_debug_info": True,
     "telemetry": False,
@@ -81,8 +81,14 @@ def no_redirect_client(litellm_prefix: str) -> dict[str, Any]:
     return {} if litellm_prefix in SDK_PREFIXES else {"client": _handler}
 
 
+_warming: threading.Thread | None = None
+
+
 def warm_in_background() -> threading.Thread:
-    """Start importing litellm on a daemon thread so the first chat does not wait for it."""
-    thread = threading.Thread(target=litellm, name="litellm-warmup", daemon=True)
-    thread.start()
-    return thread
+    """Start importing litellm on a daemon thread (once per process) so the first chat does not wait for it."""
+    global _warming
+    with _lock:
+        if _warming is None:
+            _warming = threading.Thread(target=litellm, name="litellm-warmup", daemon=True)
+            _warming.start()
+        return _warming

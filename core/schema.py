@@ -18,8 +18,12 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
     password_hash: str = Field(max_length=200)
+    # Written by streamlit-authenticator before sign-in was the app's own; kept so that databases made then still
+    # accept new rows (the column is NOT NULL there). Nothing reads it.
     failed_login_attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None
+    password_changed_at: datetime | None = None
 
 
 class Credential(SQLModel, table=True):
@@ -61,6 +65,29 @@ class Setting(SQLModel, table=True):
     value: str = Field(max_length=500)
 
 
+class SignInSession(SQLModel, table=True):
+    """One signed-in browser: the cookie holds a random token, the database only its SHA-256.
+
+    Ending a session deletes its row, so the cookie stops working at once on every app process. `handoff_hash`
+    is a one-time code (valid for a minute) that the browser trades at `/auth/session` for the cookie itself,
+    which the server sets HttpOnly: the token never passes through the page or its scripts.
+    """
+
+    __tablename__ = "sign_in_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    handoff_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    handoff_expires_at: datetime | None = None
+    user_agent: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
 class SignInFailure(SQLModel, table=True):
     """Failed sign-ins per user name (existing or not), to slow down password guessing."""
 
@@ -68,7 +95,7 @@ class SignInFailure(SQLModel, table=True):
 
     username: str = Field(primary_key=True, max_length=200)
     failures: int = 0
-    last_failure_at: datetime = Field(default_factory=utcnow)
+    last_failure_at: datetime = Field(default_factory=utcnow, index=True)
     locked_until: datetime | None = None
 
 

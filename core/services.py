@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -16,6 +17,8 @@ from core.deployments import DeploymentStore
 from core.key_rotation import check_master_key
 from core.keys import load_key_ring
 from core.listings import ListingStore
+from core.sessions import SessionStore
+from core.signin import Accounts
 from core.throttle import SignInThrottle
 from core.users import UserStore
 
@@ -33,6 +36,8 @@ class Services:
     throttle: SignInThrottle
     listings: ListingStore
     deployments: DeploymentStore
+    sessions: SessionStore
+    accounts: Accounts
 
 
 def open_services(settings: Settings) -> Services:
@@ -46,14 +51,18 @@ def open_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     for warning in check_master_key(engine, key_ring):
         log.warning(warning)
+    users, throttle = UserStore(engine), SignInThrottle(engine)
+    sessions = SessionStore(engine, lifetime=timedelta(days=settings.cookie_expiry_days))
     return Services(
         settings=settings,
         engine=engine,
         key_ring=key_ring,
-        users=UserStore(engine),
+        users=users,
         credentials=CredentialStore(engine, key_ring, settings.allow_endpoints),
         conversations=ConversationStore(engine),
-        throttle=SignInThrottle(engine),
+        throttle=throttle,
         listings=ListingStore(engine),
         deployments=DeploymentStore(engine),
+        sessions=sessions,
+        accounts=Accounts(users, throttle, sessions),
     )

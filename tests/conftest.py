@@ -47,7 +47,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hu
     monkeypatch.setenv("APP_REQUEST_TIMEOUT", "5")
     monkeypatch.setenv("APP_MAX_RETRIES", "0")
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("APP_COOKIE_KEY", raising=False)
     monkeypatch.delenv("APP_ALLOW_SIGNUP", raising=False)
     for provider, variable in BASE_URL_VARIABLES.items():
         monkeypatch.setenv(variable, fake.base(provider))

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE_FORBIDDEN = {"litellm", "sqlmodel", "sqlalchemy", "cryptography", "httpx", "huggingface_hub"}
 CORE_FILES = sorted((ROOT / "core").rglob("*.py"))
 PAGE_FILES = sorted((ROOT / "pages").rglob("*.py"))
-APP_FILES = sorted([ROOT / "app.py", *CORE_FILES, *PAGE_FILES, *(ROOT / "ui").rglob("*.py")])
-# The sign-in cookie is set by a script the page runs; it is built from json.dumps of a value the app made.
+APP_FILES = sorted([ROOT / "app.py", ROOT / "asgi.py", *CORE_FILES, *PAGE_FILES, *(ROOT / "ui").rglob("*.py")])
+# The page asks the server for its sign-in cookie with a script built from json.dumps of values the app made.
 SCRIPT_SITE = ROOT / "ui" / "signin.py"
 
 

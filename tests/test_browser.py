@@ -1,23 +1,34 @@
-"""The main flow in a real browser: Debian's headless Chromium, driven by Playwright, against `streamlit run`."""
+"""The main flows in a real browser: Debian's headless Chromium, driven by Playwright, against the real server
+(`streamlit run asgi.py`, as `make run` starts it), each test with a fresh server and data folder."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES
+from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
 from core.crypto import generate_master_key
+from core.services import Services, open_services
 from tests.conftest import PASSWORD
 from tests.fakes.providers import FakeProviders
+from ui.web import COOKIE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -32,6 +43,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 OPENAI_KEY = "sk-test-openai-valid"
+SIGNED_IN = "Signed in as"
+STREAMLIT_RUN = (sys.executable, "-m", "streamlit", "run", "asgi.py")
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("CI"),
@@ -39,38 +52,15 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def settle(page) -> None:
-    """Wait until the script run an action started has finished drawing (on the sign-in page, also the
-    rerun that streamlit-authenticator's cookie component causes after loading)."""
-    from playwright.sync_api import expect
+@dataclass
+class Server:
+    url: str
+    environ: dict[str, str]
+    log: Path
 
-    page.wait_for_timeout(2500)
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
-
-
-def type_into(field, text: str) -> None:
-    """Fill a text input and leave it, as a person does: Streamlit commits a typed value on blur."""
-    field.fill(text)
-    field.press("Tab")
-
-
-def sign_in(page) -> None:
-    """Fill and submit the form, up to three times: on a loaded machine a submit made while the
-    sign-in page reruns itself (streamlit-authenticator's cookie component does once after loading)
-    can be dropped, leaving the form empty. The closing note of issue 2 records this."""
-    from playwright.sync_api import expect
-
-    for _ in range(3):
-        settle(page)
-        type_into(page.get_by_label("User name"), "alice")
-        type_into(page.get_by_label("Password", exact=True), PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        try:
-            expect(page.get_by_text("Signed in as")).to_be_visible(timeout=15_000)
-            return
-        except AssertionError:
-            continue
-    expect(page.get_by_text("Signed in as")).to_be_visible()
+    def services(self) -> Services:
+        """The server's own database and keys, opened from this process (as a second app process would)."""
+        return open_services(load_settings(self.environ))
 
 
 def free_port() -> int:
@@ -83,136 +73,421 @@ def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> No
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}")
+            raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except OSError:
-            time.sleep(0.3)
-    raise TimeoutError("streamlit did not become healthy")
+            time.sleep(0.1)
+    raise TimeoutError("the server did not become healthy")
 
 
-@pytest.fixture
-def app_url(tmp_path: Path, fake: FakeProviders) -> Iterator[str]:
-    """A real `streamlit run app.py` with its own data folder, one user, providers routed to the fake."""
-    fake.reset()
+@contextmanager
+def running_server(folder: Path, fake: FakeProviders, admin_cli: bool = True) -> Iterator[Server]:
+    """`streamlit run asgi.py` with its own data folder and one user (made with the admin command as the README
+    says, or with `admin_cli=False` straight in the database, which is quicker), providers routed to the fake."""
+    folder.mkdir(parents=True, exist_ok=True)
     environ = {key: value for key, value in os.environ.items() if key not in SERVER_KEY_VARIABLES}
     environ |= {
-        "APP_DATA_DIR": str(tmp_path / "data"),
-        "APP_SECRETS_FILE": str(tmp_path / "none.toml"),
+        "APP_DATA_DIR": str(folder / "data"),
+        "APP_SECRETS_FILE": str(folder / "none.toml"),
         "APP_MASTER_KEY": generate_master_key(),
         "APP_ALLOW_ENDPOINTS": fake.url,
         "APP_MAX_RETRIES": "0",
         **{variable: fake.base(provider) for provider, variable in BASE_URL_VARIABLES.items()},
     }
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "core.admin",
-            "add-user",
-            "alice",
-            "--name",
-            "Alice Example",
-            "--email",
-            "a@example.com",
-        ],
-        input=PASSWORD,
-        text=True,
-        env=environ,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    if admin_cli:
+        command = [sys.executable, "-m", "core.admin", "add-user", "alice", "--name", "Alice Example"]
+        command += ["--email", "a@x.io"]
+        subprocess.run(command, input=PASSWORD, text=True, env=environ, cwd=ROOT, check=True, capture_output=True)
+    else:
+        open_services(load_settings(environ)).users.add("alice", "Alice Example", "a@x.io", PASSWORD)
     port = free_port()
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=environ,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, process)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    log = folder / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*STREAMLIT_RUN, "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT,
+            env=environ,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, process)
+            yield Server(url, environ, log)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
 
 
-def test_sign_in_save_key_see_models_and_chat(app_url: str, fake: FakeProviders) -> None:
+@pytest.fixture
+def server(tmp_path: Path, fake: FakeProviders) -> Iterator[Server]:
+    fake.reset()
+    with running_server(tmp_path, fake) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeProviders) -> Iterator[Server]:
+    """One server for the tests that only sign in and look (each in its own browser context)."""
+    fake.reset()
+    with running_server(tmp_path_factory.mktemp("shared"), fake) as started:
+        yield started
+
+
+@pytest.fixture
+def browser():
     from playwright.sync_api import expect, sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     expect.set_options(timeout=30_000)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        page.goto(app_url)
-        settle(page)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
 
-        sign_in(page)
-        settle(page)
 
-        page.get_by_role("link", name="Profile").click()
-        settle(page)
-        page.get_by_text("OpenAI · not set", exact=True).click()
-        type_into(page.get_by_label("API key").first, OPENAI_KEY)
-        page.get_by_role("button", name="Save").first.click()
-        expect(page.get_by_text("…alid").first).to_be_visible()
-        settle(page)
-        expect(page.get_by_text("OpenAI · valid …alid")).to_be_visible()  # tested with the provider on save
-        assert OPENAI_KEY not in page.content()
-        page.screenshot(path=str(ARTIFACTS / "profile.png"), full_page=True)
+def new_page(browser, cookies: list[dict] | None = None):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    if cookies:
+        context.add_cookies(cookies)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    outbound: list[str] = []
+    page.on("request", lambda request: None if "//127.0.0.1:" in request.url else outbound.append(request.url))
+    page.outbound = outbound
+    return page
 
-        page.get_by_role("link", name="Models").click()
-        settle(page)
-        expect(page.get_by_role("button", name="Refresh")).to_be_visible()
-        models_table = page.locator("[data-testid='stDataFrame']").first
-        expect(models_table).to_be_visible()
-        page.screenshot(path=str(ARTIFACTS / "models.png"), full_page=True)
 
-        page.get_by_role("link", name="Chat").click()
-        settle(page)
-        page.get_by_placeholder("Message").fill("Hello from the browser")
-        page.get_by_placeholder("Message").press("Enter")
-        reply = fake.reply_text("openai", "gpt-4o-mini")
-        messages = page.get_by_test_id("stChatMessage")
-        expect(messages.filter(has_text=reply)).to_have_count(1)
-        expect(messages.filter(has_text="Hello from the browser")).to_have_count(1)
-        settle(page)
-        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+def settle(page) -> None:
+    """Wait until the script run an action started has finished drawing."""
+    from playwright.sync_api import expect
 
-        page.reload()
-        expect(page.get_by_text("Signed in as")).to_be_visible()
-        settle(page)
-        # A new browser session: the saved chat is in the sidebar and reopens with both messages.
-        page.get_by_test_id("stSidebar").get_by_role("button", name="Hello from the browser").click()
-        settle(page)
-        expect(page.get_by_test_id("stChatMessage").filter(has_text=reply)).to_have_count(1)
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
 
-        page.get_by_role("button", name="Sign out").click()
-        settle(page)  # while the script runs, the previous run's elements are still on the page
-        expect(page.get_by_label("User name")).to_have_count(1)
-        page.reload()
-        settle(page)
-        expect(page.get_by_label("User name")).to_have_count(1)
-        expect(page.get_by_text("Signed in as")).to_have_count(0)
-        browser.close()
 
+def type_into(field, text: str) -> None:
+    """Fill a text input and leave it, as a person does: Streamlit commits a typed value on blur."""
+    field.fill(text)
+    field.press("Tab")
+
+
+def sign_in(page, password: str = PASSWORD) -> None:
+    """Fill the form the moment it appears and submit, as a password manager does: one try, no waiting."""
+    page.get_by_label("User name").fill("alice")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def session_cookie(page) -> dict | None:
+    return next((c for c in page.context.cookies() if c["name"] == COOKIE_NAME), None)
+
+
+def wait_for_cookie(page, present: bool = True) -> dict | None:
+    """The session cookie once the page's request for it (or for clearing it) has been answered."""
+    deadline = time.monotonic() + 15
+    while (session_cookie(page) is not None) != present and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return session_cookie(page)
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+# Recorded in the page: was the sign-in form ever on screen together with the signed-in page's sidebar?
+WATCH_TRANSITION = """() => {
+  window.__overlap = false;
+  const check = () => {
+    const form = [...document.querySelectorAll("input[autocomplete=username]")].some(i => i.offsetParent !== null);
+    const signedIn = document.body.innerText.includes("Signed in as");
+    if (form && signedIn) window.__overlap = true;
+  };
+  new MutationObserver(check).observe(document.body, {subtree: true, childList: true, attributes: true});
+}"""
+
+
+def test_sign_in_works_on_the_first_try_right_after_start(tmp_path: Path, fake: FakeProviders, browser) -> None:
+    """Ten fresh servers; each time the form is filled and submitted the moment it appears, once."""
+    from playwright.sync_api import expect
+
+    for attempt in range(10):
+        with running_server(tmp_path / f"start-{attempt}", fake, admin_cli=False) as started:
+            page = new_page(browser)
+            page.goto(started.url)
+            page.evaluate(WATCH_TRANSITION)
+            sign_in(page)
+            expect(page.get_by_text(SIGNED_IN)).to_be_visible(timeout=20_000)
+            settle(page)
+            assert page.evaluate("window.__overlap") is False, "the form stayed above the signed-in page"
+            expect(page.get_by_label("Password", exact=True)).to_have_count(0)
+            expect(page.get_by_role("heading", name="Profile")).to_be_visible()  # no keys yet: Profile first
+            assert page.outbound == []
+            page.context.close()
+
+
+def test_a_bookmarked_page_opens_after_sign_in(shared_server: Server, browser) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    page.goto(f"{shared_server.url}/models")
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    assert page.url.endswith("/models")
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+
+
+def test_sign_in_save_key_see_models_and_chat(server: Server, fake: FakeProviders, browser) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    page.goto(server.url)
+    expect(page.get_by_label("User name")).to_be_visible()
+    shoot(page, "sign-in")
+    sign_in(page)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    settle(page)
+
+    page.get_by_text("OpenAI · not set", exact=True).click()
+    type_into(page.get_by_label("API key").first, OPENAI_KEY)
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("OpenAI · valid …alid")).to_be_visible()  # tested with the provider on save
+    settle(page)
+    assert OPENAI_KEY not in page.content()
+    shoot(page, "profile")
+
+    page.get_by_role("link", name="Models", exact=True).click()
+    settle(page)
+    expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+    shoot(page, "models")
+
+    page.get_by_role("link", name="Chat", exact=True).click()
+    settle(page)
+    page.get_by_placeholder("Message").fill("Hello from the browser")
+    page.get_by_placeholder("Message").press("Enter")
+    reply = fake.reply_text("openai", "gpt-4o-mini")
+    messages = page.get_by_test_id("stChatMessage")
+    expect(messages.filter(has_text=reply)).to_have_count(1)
+    expect(messages.filter(has_text="Hello from the browser")).to_have_count(1)
+    settle(page)
+    shoot(page, "chat")
+
+    page.reload()  # a new browser session, signed in by its cookie
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    settle(page)
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Hello from the browser").click()
+    settle(page)
+    expect(page.get_by_test_id("stChatMessage").filter(has_text=reply)).to_have_count(1)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("User name")).to_have_count(1)
+    assert wait_for_cookie(page, present=False) is None, "sign-out clears the cookie"
+    page.reload()
+    settle(page)
+    expect(page.get_by_label("User name")).to_have_count(1)
+    expect(page.get_by_text(SIGNED_IN)).to_have_count(0)
+    assert page.outbound == [], "nothing outside this machine was asked for"
     assert [(r.key, r.model) for r in fake.requests if r.method == "POST"] == [(OPENAI_KEY, "gpt-4o-mini")]
+
+
+def test_the_cookie_is_http_only_and_strict_and_the_app_cannot_be_framed(shared_server: Server, browser) -> None:
+    server = shared_server
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    response = page.goto(server.url)
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+    sign_in(page)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    cookie = wait_for_cookie(page)
+    assert cookie is not None and cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
+    assert COOKIE_NAME not in page.evaluate("document.cookie"), "scripts cannot read the session cookie"
+
+    with framing_page(server.url) as attacker:  # a page on another port of the same host
+        other = page.context.new_page()
+        other.goto(attacker)
+        other.wait_for_timeout(2000)
+        framed = [frame for frame in other.frames if frame != other.main_frame]
+        assert framed and all(SIGNED_IN not in safe_text(frame) for frame in framed), "the app refused to be framed"
+        opened = other.evaluate(WEBSOCKET_FROM_ELSEWHERE.replace("APP", server.url.replace("http", "ws")))
+        assert opened is False, "a websocket from another origin is refused"
+
+
+WEBSOCKET_FROM_ELSEWHERE = """() => new Promise(resolve => {
+  const socket = new WebSocket("APP/_stcore/stream", ["streamlit"]);
+  socket.onopen = () => { socket.close(); resolve(true); };
+  socket.onerror = () => resolve(false);
+  setTimeout(() => resolve(false), 5000);
+})"""
+
+
+def safe_text(frame) -> str:
+    try:
+        return frame.inner_text("body", timeout=2000)
+    except Exception:  # a blocked frame has no readable body
+        return ""
+
+
+@contextmanager
+def framing_page(app_url: str) -> Iterator[str]:
+    """A page on another port of 127.0.0.1 that frames the app."""
+    body = f'<html><body><iframe src="{app_url}" width="800" height="600"></iframe></body></html>'.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def signed_in_cookie(server: Server, browser, password: str = PASSWORD) -> dict:
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    page.goto(server.url)
+    sign_in(page, password)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    cookie = wait_for_cookie(page)
+    assert cookie is not None
+    page.context.close()
+    return cookie
+
+
+def opens_signed_out(server: Server, browser, cookie: dict) -> bool:
+    """A new browser holding `cookie` sees the sign-in form, no error, and loses the cookie."""
+    from playwright.sync_api import expect
+
+    page = new_page(browser, cookies=[cookie])
+    page.goto(server.url)
+    expect(page.get_by_label("User name")).to_be_visible()
+    settle(page)
+    assert page.get_by_text(SIGNED_IN).count() == 0
+    assert page.get_by_test_id("stException").count() == 0, "no traceback"
+    assert session_cookie(page) is None, "the dead cookie is cleared"
+    page.context.close()
+    return True
+
+
+def test_a_copied_cookie_stops_working(server: Server, browser) -> None:
+    """A cookie copied while signed in is refused after a sign-out, a password reset and a re-created user."""
+    from playwright.sync_api import expect
+
+    cookie = signed_in_cookie(server, browser)
+    page = new_page(browser, cookies=[cookie])
+    page.goto(server.url)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_label("User name")).to_be_visible()
+    page.context.close()
+    assert opens_signed_out(server, browser, cookie), "after sign-out"
+
+    cookie = signed_in_cookie(server, browser)
+    server.services().accounts.reset_password("alice", "a new admin-set password")
+    assert opens_signed_out(server, browser, cookie), "after the admin reset the password"
+
+    cookie = signed_in_cookie(server, browser, password="a new admin-set password")
+    services = server.services()
+    services.users.delete("alice")
+    services.users.add("alice", "Someone Else", "else@x.io", PASSWORD)
+    assert opens_signed_out(server, browser, cookie), "after the name was given to someone else"
+
+
+def jwt(payload: dict, key: bytes, algorithm: str) -> str:
+    def part(data: dict | bytes) -> str:
+        raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    head = part({"alg": algorithm, "typ": "JWT"}) + "." + part(payload)
+    if algorithm == "none":
+        return head + "."
+    digest = {"HS256": hashlib.sha256, "HS512": hashlib.sha512}[algorithm]
+    return head + "." + part(hmac.new(key, head.encode(), digest).digest())
+
+
+EXPIRES = time.time() + 86_400
+MALFORMED = {
+    "garbage": "not-a-session",
+    "old signed cookie": jwt({"username": "alice", "exp_date": EXPIRES}, b"k" * 48, "HS256"),
+    "unknown user": jwt({"username": "nobody", "exp_date": EXPIRES}, b"k" * 48, "HS256"),
+    "alg none": jwt({"username": "alice", "exp_date": EXPIRES}, b"", "none"),
+    "HS512": jwt({"username": "alice", "exp_date": EXPIRES}, b"k" * 48, "HS512"),
+}
+
+
+def test_a_malformed_cookie_opens_the_sign_in_form_and_is_cleared(shared_server: Server, browser) -> None:
+    host = shared_server.url.removeprefix("http://").split(":")[0]
+    for kind, value in MALFORMED.items():
+        for name in (COOKIE_NAME, "chat_dashboard_auth"):
+            cookie = {"name": name, "value": value, "domain": host, "path": "/"}
+            assert opens_signed_out(shared_server, browser, cookie), f"{kind} in {name}"
+
+
+def test_a_typed_key_is_never_sent_again_after_save(shared_server: Server, browser) -> None:
+    """A key typed beside a refused endpoint: after Save, no later message from the browser carries it."""
+    from playwright.sync_api import expect
+
+    sentinel = "azure-sentinel-key-typed-once-0042"
+    sent: list[bytes] = []
+    page = new_page(browser)
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(_as_bytes(payload))))
+    page.goto(f"{shared_server.url}/profile")
+    sign_in(page)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    settle(page)
+    page.get_by_text("Azure OpenAI · not set", exact=True).click()
+    type_into(page.get_by_label("Endpoint URL"), "https://not-azure.example.com")
+    type_into(page.get_by_label("API key").last, sentinel)
+    page.get_by_role("button", name="Save").last.click()
+    expect(page.get_by_text("Only Azure OpenAI endpoints")).to_be_visible()
+    settle(page)
+    assert any(sentinel.encode() in frame for frame in sent), "the Save itself sent it (the check can see it)"
+    after_save = len(sent)
+    page.get_by_text("OpenAI · not set", exact=True).click()
+    page.get_by_role("button", name="Save").first.click()  # another click, another script run
+    expect(page.get_by_text("API key is empty").first).to_be_visible()
+    settle(page)
+    assert len(sent) > after_save
+    assert not [frame for frame in sent[after_save:] if sentinel.encode() in frame]
+    expect(page.get_by_label("API key").last).to_have_value("")
+
+
+def _as_bytes(payload: str | bytes) -> bytes:
+    return payload.encode() if isinstance(payload, str) else payload
+
+
+def test_typed_passwords_do_not_stay_in_their_fields(shared_server: Server, browser) -> None:
+    from playwright.sync_api import expect
+
+    page = new_page(browser)
+    page.goto(f"{shared_server.url}/profile")
+    sign_in(page, "not the password")
+    expect(page.get_by_text("Wrong user name or password.")).to_be_visible()
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    expect(page.get_by_label("User name")).to_have_value("alice")
+    sign_in(page)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    page.get_by_text("Change password").first.click()
+    typed = (("Current password", "not it"), ("New password", "new pass 1234"), ("Repeat the new password", "x"))
+    for label, value in typed:
+        type_into(page.get_by_label(label, exact=True), value)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("The current password is wrong.")).to_be_visible()
+    for label, _ in typed:
+        expect(page.get_by_label(label, exact=True)).to_have_value("")

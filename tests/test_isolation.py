@@ -147,7 +147,7 @@ def test_identity_never_comes_from_a_query_parameter_or_widget(services: Service
     assert "Bob Example" in page_text(at) and "Alice Example" not in page_text(at)
 
     anonymous = signed_in("bob")
-    anonymous.session_state["authentication_status"] = None
+    del anonymous.session_state["signed_in"]
     anonymous.query_params["username"] = "alice"
     open_page(anonymous, "profile")
     assert "Alice Example" not in page_text(anonymous)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -97,7 +99,7 @@ def test_the_sign_in_page_says_when_to_try_again(services: Services, alice: User
     sign_in(at, "alice", PASSWORD)
     assert len(at.error) == 1 and at.error[0].value.startswith("Too many failed sign-ins for this user name.")
     assert at.error[0].value.endswith(" s.")
-    assert at.session_state["authentication_status"] is not True, "the right password does not get in while locked"
+    assert "signed_in" not in at.session_state, "the right password does not get in while locked"
 
 
 def test_unknown_names_are_throttled_the_same_way(services: Services, alice: UserPublic):
@@ -106,3 +108,41 @@ def test_unknown_names_are_throttled_the_same_way(services: Services, alice: Use
         sign_in(at, "nobody", "guess")
     assert "try again in 30 s" in at.error[0].value
     assert services.throttle.wait_seconds("alice") == 0
+
+
+def test_concurrent_failures_are_all_counted(services: Services, clock: Clock):
+    """8 threads x 25 failures: every one counted (a read-then-write counter lost two thirds here)."""
+    throttle = SignInThrottle(services.engine, free_failures=1000, clock=clock)
+    start = threading.Barrier(8)
+
+    def fail_25_times() -> None:
+        start.wait()
+        for _ in range(25):
+            throttle.record_failure("alice")
+
+    threads = [threading.Thread(target=fail_25_times) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with services.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT failures FROM sign_in_failure").scalar_one() == 200
+
+
+def test_concurrent_failures_start_the_lock_they_earn(services: Services, clock: Clock):
+    throttle = SignInThrottle(services.engine, free_failures=3, first_lock_seconds=30, clock=clock)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        locks = sorted(pool.map(lambda _: throttle.record_failure("alice"), range(6)))
+    assert locks == [0, 0, 30, 60, 120, 240], "each failure got its own count"
+    assert throttle.wait_seconds("alice") == 240, "the longest lock wins, whichever write landed last"
+
+
+def test_old_rows_are_forgotten(services: Services, clock: Clock):
+    throttle = SignInThrottle(services.engine, free_failures=3, clock=clock)
+    for name in ("alice", "bob", "carol"):
+        throttle.record_failure(name)
+    clock.advance(2 * 3600)
+    throttle.record_failure("dave")  # any failure now and then sweeps out names quiet for over an hour
+    with services.engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT username FROM sign_in_failure").scalars().all()
+    assert names == ["dave"]

@@ -1,183 +1,222 @@
-"""Sign-in through streamlit-authenticator, with accounts kept in the database."""
+"""Sign-in for the Streamlit front end: the form, the session check on every run, the cookie hand-off, sign-out.
+
+Nothing here renders a component that talks back to the script (streamlit-authenticator's cookie component did,
+and its reruns dropped sign-ins submitted right after the page loaded). A new browser tab is signed in from its
+HttpOnly cookie, read from the websocket's request (`st.context.cookies`); a tab that is signed in checks its
+session against the database on every run, so ending a session anywhere signs it out at its next run.
+"""
 
 from __future__ import annotations
 
-import copy
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable
 
-import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError, RegisterError
 
-from core.keys import load_cookie_key
+from core.errors import AppError
+from core.llm import warm_in_background
 from core.services import Services
-from core.throttle import SignInThrottle
+from core.sessions import SignedIn
+from core.signin import SignInRefused
 from core.users import UserPublic
+from ui.inputs import current_key, renew, value_of
 from ui.state import get_services
+from ui.web import COOKIE_NAME, REQUEST_HEADER, SESSION_PATH, SIGN_OUT_PATH, base_path
 
-COOKIE_NAME = "chat_dashboard_auth"
-LOGIN_FIELDS = {"Form name": "Sign in", "Username": "User name", "Password": "Password", "Login": "Sign in"}
-DELETE_COOKIE = "delete_auth_cookie"
+SIGNED_IN = "signed_in"
 # The user the router verified in this run, for the page it runs next (taken by `require_user`, so never reused).
 VERIFIED_THIS_RUN = "verified_this_run"
-REGISTER_FIELDS = {"Form name": "Create an account", "Register": "Create account"}
+HANDOFF = "sign_in_handoff"  # the one-time code the next run's script trades for the cookie
+CLEAR_COOKIE = "sign_in_clear_cookie"
+# On a tab's first signed-in run: "profile" when the user has no keys yet (the default address then opens Profile).
+LANDING = "sign_in_landing"
+NOTICE = "sign_in_notice"
+FORM_ERROR = "sign_in_error"
+USERNAME, PASSWORD = "sign_in_username", "sign_in_password"
+SIGNUP_FIELDS = (
+    ("signup_username", "User name", "default", "username"),
+    ("signup_name", "Full name", "default", "name"),
+    ("signup_email", "Email", "default", "email"),
+    ("signup_password", "Password", "password", "new-password"),
+    ("signup_repeat", "Repeat password", "password", "new-password"),
+)
+ENDED = "You were signed out: this session was ended (signed out elsewhere, a password change, or an administrator)."
 
 
-def _authenticator(services: Services) -> tuple[stauth.Authenticate, dict, dict]:
-    """The authenticator over the database's accounts, with a copy to spot what it changed."""
-    credentials = services.users.authenticator_credentials()
-    authenticator = stauth.Authenticate(
-        credentials,
-        COOKIE_NAME,
-        load_cookie_key(services.settings),
-        services.settings.cookie_expiry_days,
-        auto_hash=False,
-        login_sleep_time=0,
-    )
-    _throttle_password_checks(authenticator, services.throttle)
-    return authenticator, credentials, copy.deepcopy(credentials)
+def sign_in_gate(has_keys: Callable[[Services, UserPublic], bool]) -> UserPublic | None:
+    """Router side: the signed-in user (handed to the page it runs), or None after drawing the sign-in form.
 
-
-def _throttle_password_checks(authenticator: stauth.Authenticate, throttle: SignInThrottle) -> None:
-    """Rate-limit password sign-ins per user name (streamlit-authenticator has no lockout of its own).
-
-    Wraps this authenticator's controller: a locked name is refused before its password is checked, a wrong
-    password is counted, a right one clears the count. Cookie re-entry (a token, no password) is untouched.
+    Two slots open every page, signed in or not: the form's, which a signed-in run leaves empty (so the form is
+    gone with the run's first message, before the page draws), and one for the cookie hand-off script after a
+    sign-in or the clearing script after a sign-out (so nothing else on the page moves).
     """
-    controller = authenticator.authentication_controller
-    check_password = controller.login
-
-    def login(username: str | None = None, password: str | None = None, *args: Any, **kwargs: Any) -> bool | None:
-        if not (username and password):
-            return check_password(username, password, *args, **kwargs)
-        if wait := throttle.wait_seconds(username):
-            raise LoginError(f"Too many failed sign-ins for this user name. Try again in {wait} s.")
-        signed_in = check_password(username, password, *args, **kwargs)
-        if signed_in:
-            throttle.clear(username)
-        elif lock := throttle.record_failure(username):
-            raise LoginError(f"Wrong user name or password. Too many failed sign-ins: try again in {lock} s.")
-        return signed_in
-
-    controller.login = login
-
-
-def _verified_user(services: Services) -> UserPublic | None:
-    """The account the authenticator verified in this session, looked up afresh in the database."""
-    if st.session_state.get("authentication_status") is not True:
+    st.session_state.pop(VERIFIED_THIS_RUN, None)
+    services = get_services()
+    form_slot, script_slot = st.empty(), st.empty()
+    user = _current_user(services)
+    if user is None:
+        if st.session_state.pop(CLEAR_COOKIE, False):
+            _page_script(script_slot, SIGN_OUT_PATH, {})
+        with form_slot.container():
+            _sign_in_forms(services)
+        # Only now: the import takes seconds of CPU, which the first sign-in form would otherwise wait for. It
+        # runs while the user types; the pages after sign-in need it (prices, chat).
+        warm_in_background()
         return None
-    user = services.users.get(st.session_state.get("username"))
-    if user is None:  # the account was deleted since: end the session's sign-in
-        for key in ("authentication_status", "username", "name", "email"):
-            st.session_state[key] = None
+    st.session_state[VERIFIED_THIS_RUN] = user
+    warm_in_background()  # a tab signed in by its cookie never saw the form
+    if handoff := st.session_state.pop(HANDOFF, None):
+        _page_script(script_slot, SESSION_PATH, {"code": handoff})
+    if st.session_state.get(LANDING) is True:  # the tab's first signed-in run
+        st.session_state[LANDING] = None if has_keys(services, user) else "profile"
     return user
 
 
-def _sign_in_forms(services: Services, authenticator: stauth.Authenticate) -> None:
+def landing_page() -> str | None:
+    """The page a sign-in made on the default address opens instead of the default, once."""
+    value = st.session_state.pop(LANDING, None)
+    return value if isinstance(value, str) else None
+
+
+def _current_user(services: Services) -> UserPublic | None:
+    """This tab's session, checked against the database; else the browser's cookie (a new tab, a reload)."""
+    signed = st.session_state.get(SIGNED_IN)
+    if isinstance(signed, SignedIn):
+        user = services.accounts.current_user(signed)
+        if user is not None:
+            return user
+        del st.session_state[SIGNED_IN]
+        st.session_state[NOTICE] = ENDED
+        st.session_state[CLEAR_COOKIE] = True
+    token = st.context.cookies.get(COOKIE_NAME)
+    if isinstance(token, str) and not st.session_state.get(CLEAR_COOKIE):
+        signed = services.sessions.resume(token)
+        if signed is not None and (user := services.accounts.current_user(signed)) is not None:
+            st.session_state[SIGNED_IN] = signed
+            st.session_state[LANDING] = True
+            return user
+    return None
+
+
+def _page_script(slot, path: str, body: dict[str, str]) -> None:
+    """POST `body` to one of the app's own routes from the page (the server answers with the cookie)."""
+    url = json.dumps(base_path() + path)
+    headers = json.dumps({"Content-Type": "application/json", REQUEST_HEADER: "1"})
+    payload = json.dumps(json.dumps(body))
+    script = f'fetch({url}, {{method: "POST", credentials: "same-origin", headers: {headers}, body: {payload}}});'
+    slot.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
+
+
+def _user_agent() -> str:
+    return st.context.headers.get("User-Agent") or ""
+
+
+def _start(started_session: SignedIn, handoff: str) -> None:
+    st.session_state[SIGNED_IN] = started_session
+    st.session_state[HANDOFF] = handoff
+    st.session_state[LANDING] = True
+    st.session_state.pop(NOTICE, None)
+
+
+def _submit_sign_in() -> None:
+    """Sign-in button callback: runs before the script, so the signed-in run never draws the form."""
+    password = value_of(PASSWORD) or ""
+    renew(PASSWORD)  # the next form has an empty password field: a typed password never stays
+    try:
+        started = get_services().accounts.sign_in(st.session_state.get(USERNAME), password, _user_agent())
+    except SignInRefused as refused:
+        st.session_state[FORM_ERROR] = str(refused)
+        return
+    _start(started.session, started.handoff)
+
+
+def _submit_sign_up() -> None:
+    """Create-account button callback: create the account and sign in with it."""
+    values = {key: value_of(key) or "" for key, *_ in SIGNUP_FIELDS}
+    for key in ("signup_password", "signup_repeat"):
+        renew(key)
+    accounts = get_services().accounts
+    try:
+        if values["signup_password"] != values["signup_repeat"]:
+            raise AppError("The passwords do not match.")
+        user = accounts.users.add(
+            values["signup_username"], values["signup_name"], values["signup_email"], values["signup_password"]
+        )
+        started = accounts.sign_in(user.username, values["signup_password"], _user_agent())
+    except AppError as error:
+        st.session_state[FORM_ERROR + ":signup"] = str(error)
+        return
+    _start(started.session, started.handoff)
+
+
+def _sign_in_form() -> None:
+    with st.form("sign_in_form", enter_to_submit=True):
+        st.text_input("User name", key=USERNAME, autocomplete="username", max_chars=64)
+        st.text_input(
+            "Password", key=current_key(PASSWORD), type="password", autocomplete="current-password", max_chars=200
+        )
+        st.form_submit_button("Sign in", key="sign_in", type="primary", on_click=_submit_sign_in)
+    if error := st.session_state.pop(FORM_ERROR, None):
+        st.error(error)
+
+
+def _sign_up_form() -> None:
+    with st.form("sign_up_form", enter_to_submit=True):
+        for key, label, kind, autocomplete in SIGNUP_FIELDS:
+            st.text_input(label, key=current_key(key), type=kind, autocomplete=autocomplete, max_chars=200)
+        st.form_submit_button("Create account", key="sign_up", on_click=_submit_sign_up)
+    if error := st.session_state.pop(FORM_ERROR + ":signup", None):
+        st.error(error)
+
+
+def _sign_in_forms(services: Services) -> None:
     st.title("Chat dashboard")
+    st.caption("Sign in to manage your provider keys, see your models and chat.")
+    if notice := st.session_state.pop(NOTICE, None):
+        st.info(notice)
     if not services.users.count():
         st.info(
-            "There are no accounts yet. Create the first one on the server with "
-            '`python -m core.admin add-user USERNAME --name "Full Name" --email EMAIL`'
+            "There are no accounts yet. Create the first one on the server, in the app's folder: "
+            '`.venv/bin/python -m core.admin add-user USERNAME --name "Full Name" --email EMAIL`'
             + (", or with **Create an account** below." if services.settings.allow_signup else ".")
         )
-    tabs = st.tabs(["Sign in", "Create an account"]) if services.settings.allow_signup else [st.container()]
-    with tabs[0]:
-        try:
-            authenticator.login(location="main", key="login", fields=LOGIN_FIELDS)
-        except LoginError as error:
-            st.error(str(error))
-        else:
-            if st.session_state.get("authentication_status") is False:
-                st.error("Wrong user name or password.")
-    if services.settings.allow_signup:
-        with tabs[1]:
-            try:
-                _, username, _ = authenticator.register_user(
-                    location="main", key="register", fields=REGISTER_FIELDS, captcha=False, password_hint=False
-                )
-            except RegisterError as error:
-                st.error(str(error))
-            else:
-                if username:
-                    st.success(f"Account {username} created. Sign in with it in the first tab.")
+    if not services.settings.allow_signup:
+        _sign_in_form()
+        return
+    sign_in_tab, sign_up_tab = st.tabs(["Sign in", "Create an account"])
+    with sign_in_tab:
+        _sign_in_form()
+    with sign_up_tab:
+        _sign_up_form()
 
 
-def _set_cookie_script(value: str, expires: datetime | None) -> None:
-    """Set (or with no expiry, clear) the sign-in cookie from the page itself.
+def sign_in_page() -> None:
+    """The page every address shows while nobody is signed in, so a bookmarked page opens after sign-in.
 
-    streamlit-authenticator sets it from a component iframe that a rerun can unmount before its
-    script ran, losing the sign-in on reload; a script in the page runs as soon as it arrives.
+    It draws nothing itself: the router has drawn the form in its slot at the top.
     """
-    lifetime = f"expires={expires.astimezone(UTC).strftime('%a, %d %b %Y %H:%M:%S GMT')}" if expires else "max-age=0"
-    secure = "; Secure" if str(st.context.url or "").startswith("https://") else ""
-    cookie = f"{COOKIE_NAME}={value}; path=/; SameSite=Strict; {lifetime}{secure}"
-    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
-
-
-def _remember_sign_in(services: Services, user: UserPublic) -> None:
-    """The same signed token streamlit-authenticator reads back on the next visit."""
-    expires = datetime.now() + timedelta(days=services.settings.cookie_expiry_days)
-    token = jwt.encode(
-        {"username": user.username, "exp_date": expires.timestamp()}, load_cookie_key(services.settings), "HS256"
-    )
-    _set_cookie_script(token, expires)
 
 
 def _sign_out() -> None:
-    """Sign-out button callback: end the session's sign-in now; the router deletes the cookie."""
-    for key in ("authentication_status", "username", "name", "email", "roles"):
-        st.session_state[key] = None
-    st.session_state["logout"] = True
-    st.session_state[DELETE_COOKIE] = True
+    """Sign-out button callback: end the session everywhere now; the next run clears the browser's cookie."""
+    signed = st.session_state.pop(SIGNED_IN, None)
+    if isinstance(signed, SignedIn):
+        get_services().accounts.sign_out(signed)
+    st.session_state[CLEAR_COOKIE] = True
 
 
-def sign_in_gate() -> UserPublic | None:
-    """Router side: cookie re-entry or the sign-in form; the signed-in user (handed to the page), or None."""
-    st.session_state.pop(VERIFIED_THIS_RUN, None)
-    user = _signed_in(get_services())
-    if user is not None:
-        st.session_state[VERIFIED_THIS_RUN] = user
-    return user
-
-
-def _signed_in(services: Services) -> UserPublic | None:
-    """The session's verified user, else cookie re-entry or the sign-in form.
-
-    The authenticator (and its cookie component, whose messages rerun the script) is only built while
-    nobody is signed in, so it can never interrupt a streaming reply.
-    """
-    user = _verified_user(services)
-    if user is not None:
-        return user
-    authenticator, credentials, before = _authenticator(services)
-    if st.session_state.pop(DELETE_COOKIE, False):
-        _set_cookie_script("", None)
-    authenticator.login(location="unrendered")
-    user = _verified_user(services)
-    if user is None:
-        _sign_in_forms(services, authenticator)
-        user = _verified_user(services)
-        if user is not None:
-            _remember_sign_in(services, user)
-    services.users.sync_from_authenticator(before, credentials)
-    return user
+def current_session() -> SignedIn | None:
+    """This tab's session (for Profile's session list and password change)."""
+    signed = st.session_state.get(SIGNED_IN)
+    return signed if isinstance(signed, SignedIn) else None
 
 
 def require_user(sidebar: bool = True) -> UserPublic:
     """Page side: the signed-in user, or stop the page with nothing shown; `sidebar` draws the account sidebar now
     (a page that draws it later calls `account_sidebar` itself)."""
-    services = get_services()
     user = st.session_state.pop(VERIFIED_THIS_RUN, None)
     if not isinstance(user, UserPublic):  # the page runs without the router (AppTest does, after navigating)
-        user = _verified_user(services)
-    if user is None:
-        authenticator, _, _ = _authenticator(services)
-        authenticator.login(location="unrendered")
-        user = _verified_user(services)
+        user = _current_user(get_services())
     if user is None:
         st.info("Please sign in to continue.")
         st.stop()
@@ -190,8 +229,3 @@ def account_sidebar(user: UserPublic) -> None:
     """Who is signed in, and Sign out, at the top of the sidebar."""
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
     st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out)
-
-
-def signed_out_page() -> None:
-    """The only page before sign-in; the form above it comes from the router."""
-    st.caption("Sign in to manage your provider keys, see your models and chat.")

@@ -10,7 +10,6 @@ from core import redaction
 from core.catalog import ProviderSection, load_catalog
 from core.config import Settings, load_settings
 from core.errors import StartupError
-from core.llm import warm_in_background
 from core.services import Services, open_services
 from core.users import UserPublic
 
@@ -18,15 +17,18 @@ from core.users import UserPublic
 @st.cache_resource(show_spinner=False, hash_funcs={Settings: hash})
 def _open(settings: Settings) -> Services:
     redaction.install()
-    services = open_services(settings)
-    warm_in_background()
-    return services
+    return open_services(settings)
+
+
+def app_services() -> Services:
+    """The deployment's services for callers outside a page (the web routes); StartupError when misconfigured."""
+    return _open(load_settings())
 
 
 def get_services() -> Services:
     """The deployment's services; a misconfiguration stops the page with a clear message."""
     try:
-        return _open(load_settings())
+        return app_services()
     except StartupError as error:
         st.error(f"The app cannot start: {error}")
         st.stop()
