@@ -7,20 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine, Row, case
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete, select
 
 from core.crypto import KeyRing
-from core.db import once_more_on_conflict, session
+from core.db import insert_or_update, once_more_on_conflict, session
 from core.endpoints import validate_endpoint
-from core.errors import CredentialUnreadable, InvalidInput, MissingCredential
+from core.errors import AccountInactive, CredentialUnreadable, InvalidInput, MissingCredential, ProviderErrorKind
 from core.providers import ProviderSpec, get_provider
-from core.schema import Credential, CredentialStatus, utcnow
+from core.schema import Credential, CredentialStatus, User, utcnow
 from core.validation import clean_api_version, clean_secret, clean_text
 
 MASK_CHARS = 4
+VALID = "valid"  # core.health's KeyTestResult takes its values from these (it imports this module)
+# The verdict a chat leaves when the provider refuses the key (an auth error), until a chat works again.
+REJECTED_AT_CHAT = "rejected_at_chat"
+WORKED_AGAIN = "A chat worked with this key again."
 
 
 def mask(secret: str) -> str:
@@ -43,7 +46,8 @@ class CredentialPublic:
 
 @dataclass(frozen=True)
 class KeyStatus:
-    """What the app last learned about a key: its last test and its last use in a chat."""
+    """What the app last learned about a key: its verdict (a key test, or a chat the provider refused it for) and
+    its last use in a chat, with the error that chat got, if it failed."""
 
     tested_at: datetime | None = None
     test_result: str | None = None
@@ -51,6 +55,11 @@ class KeyStatus:
     used_at: datetime | None = None
     error_at: datetime | None = None
     error: str | None = None
+
+    @property
+    def rejected_at_chat(self) -> bool:
+        """The provider refused the key for a chat since its last test, and no chat has worked since."""
+        return self.test_result == REJECTED_AT_CHAT
 
 
 def credential_context(user_id: int, provider: str) -> bytes:
@@ -113,29 +122,54 @@ class CredentialStore:
         """Remember the outcome of a key test (a result name and a user-safe detail)."""
         self._update_status(user_id, provider_id, tested_at=utcnow(), test_result=result, test_detail=detail[:500])
 
-    def record_use(self, user_id: int, provider_id: str, error: str | None = None) -> None:
-        """Remember that a chat used the key, and the user-safe error it got, if any."""
+    def record_use(self, user_id: int, provider_id: str, error: str | None = None, *, kind: str | None = None) -> None:
+        """Remember that a chat used the key, and the user-safe error it got, if any (`kind`: a ProviderErrorKind).
+
+        The provider refusing the key (`rejected_key`) becomes the key's verdict, "rejected at chat"; the next chat
+        that works clears the error and turns that verdict back to valid.
+        """
         now = utcnow()
-        changes: dict[str, object] = {"used_at": now}
         if error:
-            changes |= {"error_at": now, "error": error[:500]}
-        self._update_status(user_id, provider_id, **changes)
+            changes: dict[str, object] = {"used_at": now, "error_at": now, "error": error[:500]}
+            if kind == ProviderErrorKind.REJECTED_KEY:
+                changes |= {"tested_at": now, "test_result": REJECTED_AT_CHAT, "test_detail": error[:500]}
+            self._update_status(user_id, provider_id, **changes)
+            return
+        refused = CredentialStatus.test_result == REJECTED_AT_CHAT
+        self._update_status(
+            user_id,
+            provider_id,
+            updates={  # only a verdict a chat left is taken back by a chat
+                "tested_at": case((refused, now), else_=CredentialStatus.tested_at),
+                "test_result": case((refused, VALID), else_=CredentialStatus.test_result),
+                "test_detail": case((refused, WORKED_AGAIN), else_=CredentialStatus.test_detail),
+            },
+            used_at=now,
+            error_at=None,
+            error=None,
+        )
 
-    def _update_status(self, user_id: int, provider_id: str, **changes: object) -> None:
+    def _update_status(
+        self, user_id: int, provider_id: str, updates: Mapping[str, object] | None = None, **changes: object
+    ) -> None:
         # A credential deleted meanwhile fails the foreign key: once more finds nothing, or its successor.
-        once_more_on_conflict(lambda: self._write_status(user_id, provider_id, changes))
+        once_more_on_conflict(lambda: self._write_status(user_id, provider_id, changes, updates or {}))
 
-    def _write_status(self, user_id: int, provider_id: str, changes: Mapping[str, object]) -> None:
-        """One atomic insert-or-update, so sessions writing the same key's status at once never collide."""
+    def _write_status(
+        self, user_id: int, provider_id: str, changes: Mapping[str, object], updates: Mapping[str, object]
+    ) -> None:
+        """One atomic insert-or-update, so sessions writing the same key's status at once never collide.
+
+        `changes` are written either way; `updates` are SQL expressions over the row already there, if there is one.
+        """
         with session(self._engine) as db:
             row = self._row(db, user_id, provider_id)
             if row is None:
                 return
-            dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
             db.exec(
-                dialect.insert(CredentialStatus)
+                insert_or_update(self._engine, CredentialStatus)
                 .values(credential_id=row.id, **changes)
-                .on_conflict_do_update(index_elements=["credential_id"], set_=dict(changes))
+                .on_conflict_do_update(index_elements=["credential_id"], set_={**changes, **updates})
             )
             db.commit()
 
@@ -176,17 +210,33 @@ class CredentialStore:
         """The plaintext field values, for the one call that uses them (read with one plain SELECT: it is on the
         way to every chat reply's first token)."""
         spec = get_provider(provider_id)
-        query = sa_select(Credential.user_id, Credential.provider, Credential.ciphertext).where(
-            Credential.user_id == user_id, Credential.provider == provider_id
+        query = (
+            sa_select(Credential.user_id, Credential.provider, Credential.ciphertext, User.disabled_at)
+            .join(User, User.id == Credential.user_id)
+            .where(Credential.user_id == user_id, Credential.provider == provider_id)
         )
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
         if row is None:
             raise MissingCredential(spec.label)
+        if row.disabled_at is not None:
+            raise AccountInactive()
         try:
             return self._decrypt(row)
         except CredentialUnreadable:
             raise CredentialUnreadable(spec.label) from None
+
+    def has_any(self, user_id: int) -> bool:
+        """Whether the user saved any credential (one plain SELECT, nothing decrypted)."""
+        query = sa_select(Credential.id).where(Credential.user_id == user_id).limit(1)
+        with self._engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
+    def account_active(self, user_id: int) -> bool:
+        """Whether the user's keys may be used now: the account exists and is not disabled (one plain SELECT)."""
+        query = sa_select(User.id).where(User.id == user_id, User.disabled_at.is_(None))
+        with self._engine.connect() as connection:
+            return connection.execute(query).first() is not None
 
     def _decrypt(self, row: Credential | Row) -> dict[str, str]:
         plaintext = self._key_ring.decrypt(row.ciphertext, credential_context(row.user_id, row.provider))
@@ -205,11 +255,20 @@ class CredentialStore:
         health = None
         if status is not None:
             health = KeyStatus(
-                status.tested_at, status.test_result, status.test_detail, status.used_at, status.error_at, status.error
+                tested_at=status.tested_at,
+                test_result=status.test_result,
+                test_detail=status.test_detail,
+                used_at=status.used_at,
+                error_at=status.error_at,
+                error=status.error,
             )
-        if values is None:
-            return CredentialPublic(spec.id, "", {}, row.created_at, row.updated_at, readable=False, status=health)
-        details = {f.label: values.get(f.name, "") for f in spec.fields if not f.secret}
+        readable = values is not None
         return CredentialPublic(
-            spec.id, mask(values.get(spec.mask_field.name, "")), details, row.created_at, row.updated_at, status=health
+            provider=spec.id,
+            masked=mask(values.get(spec.mask_field.name, "")) if readable else "",
+            details={f.label: values.get(f.name, "") for f in spec.fields if not f.secret} if readable else {},
+            saved_at=row.created_at,
+            updated_at=row.updated_at,
+            readable=readable,
+            status=health,
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.config import Settings
-from core.credentials import CredentialPublic, CredentialStore, clean_values
+from core.credentials import REJECTED_AT_CHAT, VALID, CredentialPublic, CredentialStore, clean_values
 from core.discovery import DiscoveredModel, list_chat_models
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
 from core.listings import ListingStore
@@ -18,10 +18,13 @@ log = logging.getLogger(__name__)
 
 
 class KeyTestResult(StrEnum):
-    VALID = "valid"
+    """A key's verdict: what its last test found, or REJECTED_AT_CHAT when a chat was refused it since."""
+
+    VALID = VALID
     REJECTED = "rejected"
     NO_ACCESS = "no_access"
     UNREACHABLE = "unreachable"
+    REJECTED_AT_CHAT = REJECTED_AT_CHAT
 
 
 RESULT_LABELS = {
@@ -29,6 +32,7 @@ RESULT_LABELS = {
     KeyTestResult.REJECTED: "rejected",
     KeyTestResult.NO_ACCESS: "no access / no credit",
     KeyTestResult.UNREACHABLE: "unverified (provider unreachable)",
+    KeyTestResult.REJECTED_AT_CHAT: "rejected at chat",
 }
 
 _RESULT_OF_KIND = {
@@ -91,7 +95,7 @@ def check_key(spec: ProviderSpec, values: Mapping[str, str], settings: Settings)
         models = tuple(list_chat_models(spec, values, settings))
     except ProviderError as error:
         return KeyTest(_RESULT_OF_KIND.get(error.kind, KeyTestResult.UNREACHABLE), str(error))
-    detail = f"Key works: {spec.label} lists {_plural(len(models), 'chat model')} for it."
+    detail = f"{spec.label} lists {_plural(len(models), 'chat model')} for this key."
     return KeyTest(KeyTestResult.VALID, detail, models)
 
 

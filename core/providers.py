@@ -78,7 +78,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         id="openai",
         label="OpenAI",
-        create_url="https://platform.openai.com/account/api-keys",
+        create_url="https://platform.openai.com/api-keys",
         create_label="Create key",
         steps=("Create a new secret key.", "Paste the key below and click **Save**."),
         fields=(_key_field(placeholder="sk-…"),),
@@ -93,7 +93,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
     ProviderSpec(
         id="anthropic",
         label="Anthropic",
-        create_url="https://console.anthropic.com/account/keys",
+        create_url="https://console.anthropic.com/settings/keys",
         create_label="Create key",
         steps=("Create a new API key.", "Paste the key below and click **Save**."),
         fields=(_key_field(placeholder="sk-ant-…"),),
@@ -125,7 +125,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         label="xAI",
         create_url="https://console.x.ai/",
         create_label="Create key",
-        steps=("Create an API key.", "Paste the key below and click **Save**."),
+        steps=("Create an API key (your team's **API Keys** page).", "Paste the key below and click **Save**."),
         fields=(_key_field(placeholder="xai-…"),),
         default_models=(
             ModelSpec("grok-2", "Grok 2"),
@@ -169,7 +169,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         listing="azure",
         deployments=True,
         note=(
-            "Azure uses your **deployment name** as the model ID: in Chat, type `azure/<deployment-name>` as the model."
+            "Azure uses your **deployment name** as the model ID. Once the key is saved, add your deployments on "
+            "this card: each is then offered in the Chat picker and on **Models** as `azure/<deployment-name>`."
         ),
     ),
     ProviderSpec(
@@ -186,9 +187,9 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         fields=(CredentialField("token", "Read token", secret=True, placeholder="hf_…"),),
         model_hub=True,
         note=(
-            "Used for downloading local models from the Models page. For gated models, a valid "
-            "token alone is not enough: you must also be granted access and accept the model's "
-            "license on Hugging Face first."
+            "For downloading local models, not for chats: on **Models** you can check whether the token may "
+            "download a model (`owner/name`). For gated models, a valid token alone is not enough: you must also "
+            "be granted access and accept the model's license on Hugging Face first."
         ),
     ),
 )

@@ -1,12 +1,14 @@
-"""Profile → Provider Keys: one card per provider; saved credentials are shown masked, with their health."""
+"""Profile → Provider Keys: one card per provider; a saved credential shows masked, with one line on its health."""
 
 import streamlit as st
 
-from core.credentials import CredentialPublic
+from core.credentials import CredentialPublic, KeyStatus
 from core.health import RESULT_LABELS, KeyTestResult
 from core.providers import PROVIDERS, ProviderSpec
 from ui import azure_deployments
+from ui.account import account_section
 from ui.credential_actions import (
+    card_key,
     delete,
     field_key,
     flash_key,
@@ -18,9 +20,8 @@ from ui.credential_actions import (
     set_mode,
     take_pending,
     take_retest,
-    test_waiting,
 )
-from ui.format import when
+from ui.format import when, when_exact
 from ui.signin import require_user
 from ui.state import get_services
 
@@ -40,11 +41,13 @@ RESULT_COLORS = {
     KeyTestResult.NO_ACCESS: "orange",
     KeyTestResult.UNREACHABLE: "orange",
     KeyTestResult.REJECTED: "red",
+    KeyTestResult.REJECTED_AT_CHAT: "red",
 }
+TOAST_ICONS = {"success": ":material/check_circle:", "warning": ":material/warning:"}
 
 
-def card_title(spec: ProviderSpec) -> str:
-    credential = credentials.get(spec.id)
+def card_title(spec: ProviderSpec, credential: CredentialPublic | None) -> str:
+    """The card's state at a glance, also when it is closed: not set, or the key's verdict and its last four."""
     if credential is None:
         return f"{spec.label} · not set"
     if not credential.readable:
@@ -54,6 +57,11 @@ def card_title(spec: ProviderSpec) -> str:
         return f"{spec.label} · :green[saved] {credential.masked}"
     result = KeyTestResult(status.test_result)
     return f"{spec.label} · :{RESULT_COLORS[result]}[{RESULT_LABELS[result]}] {credential.masked}"
+
+
+def how_to(spec: ProviderSpec) -> None:
+    st.markdown(f"**{spec.create_label}**: [{spec.create_url}]({spec.create_url})")
+    st.markdown("\n".join(f"{number}. {step}" for number, step in enumerate(spec.steps, start=1)))
 
 
 def credential_form(spec: ProviderSpec, flash_field: str | None, flash_text: str | None) -> None:
@@ -72,48 +80,77 @@ def credential_form(spec: ProviderSpec, flash_field: str | None, flash_text: str
             if flash_field == field.name and flash_text:
                 st.error(flash_text)
         st.form_submit_button("Save", key=f"save:{spec.id}", type="primary", on_click=save, args=(user, spec.id))
-    if flash_text and flash_field is None:
-        st.error(flash_text)
 
 
-def health(credential: CredentialPublic) -> None:
-    """When the key was saved, tested and used, and what the provider last said about it."""
-    status = credential.status
-    lines = [f"Saved key: `{credential.masked}` · saved {when(credential.updated_at)}"]
-    if status is not None and status.tested_at is not None:
-        lines.append(f"Last tested {when(status.tested_at)}: **{RESULT_LABELS.get(status.test_result, '?')}**")
-    else:
-        lines.append("Not tested yet.")
-    lines.append(f"Last used for a chat: {when(status.used_at) if status and status.used_at else 'never'}")
-    st.markdown("  \n".join(lines))
-    if status is not None and status.test_detail:
-        st.caption(status.test_detail)
+def verdict_sentence(status: KeyStatus | None) -> str:
+    """What the last test (or a chat the provider refused the key for) found, and when."""
+    if status is None or status.tested_at is None:
+        return "Not tested yet."
+    said = f"{'Refused for a chat' if status.rejected_at_chat else 'Tested'} {when(status.tested_at)}"
+    return f"{said}: {status.test_detail}" if status.test_detail else f"{said}."
+
+
+def chat_sentence(status: KeyStatus | None) -> str:
     if status is not None and status.error and status.error_at:
-        st.caption(f"Last chat error ({when(status.error_at)}): {status.error}")
+        return f"The last chat, {when(status.error_at)}, failed: {status.error}"
+    if status is not None and status.used_at:
+        return f"Last used for a chat {when(status.used_at)}."
+    return "Not used for a chat yet."
 
 
-def saved_credential(spec: ProviderSpec) -> None:
-    credential = credentials[spec.id]
+def exact_times(spec: ProviderSpec, credential: CredentialPublic) -> str:
+    """Every time the status line gives, in full, for its tooltip."""
+    status = credential.status or KeyStatus()
+    times = [("Saved", credential.updated_at)]
+    times.append(("Refused for a chat" if status.rejected_at_chat else "Tested", status.tested_at))
+    if spec.chat_capable and not status.rejected_at_chat:  # as the line: a refusal is said once
+        times += [("Last used for a chat", status.used_at), ("Last chat error", status.error_at)]
+    return "  \n".join(f"{label}: {when_exact(moment)}" for label, moment in times if moment is not None)
+
+
+def status_line(spec: ProviderSpec, credential: CredentialPublic) -> None:
+    """The card's one line of news: the key's verdict and when, and (chat providers) its last use in a chat."""
+    sentences = [verdict_sentence(credential.status)]
+    if spec.chat_capable and not (credential.status and credential.status.rejected_at_chat):
+        sentences.append(chat_sentence(credential.status))  # a refusal is the verdict already: said once
+    st.markdown(" ".join(sentences), help=exact_times(spec, credential))
+    if credential.details:
+        st.caption(" · ".join(f"{label}: `{value}`" for label, value in credential.details.items()))
+
+
+def links(spec: ProviderSpec, credential: CredentialPublic) -> None:
+    """Where the key's models are, and the how-to folded away now that a key is saved."""
+    models, help_column = st.columns([3, 2], vertical_alignment="center")
     if credential.readable:
-        health(credential)
-        for label, value in credential.details.items():
-            st.markdown(f"{label}: `{value}`")
+        label = "See its models on Models" if spec.chat_capable else "Check access to a model on Models"
+        models.page_link("pages/models.py", label=label, icon=":material/view_list:")
+    with help_column.popover("How to get a key", icon=":material/help:", key=f"how_to:{spec.id}"):
+        how_to(spec)
+
+
+def actions(spec: ProviderSpec, credential: CredentialPublic, mode: str | None) -> None:
+    if mode == "confirm_delete":
+        st.warning(f"Delete the saved {spec.label} credential? Its models disappear from Models and Chat.")
+        confirm, cancel, _ = st.columns([1, 1, 4])
+        confirm.button("Delete", key=f"confirm_delete:{spec.id}", type="primary", on_click=delete, args=(user, spec.id))
+        cancel.button("Cancel", key=f"cancel:{spec.id}", on_click=set_mode, args=(user, spec.id, None))
+        return
+    test, replace, remove, _ = st.columns([1, 1, 1, 3])
+    if credential.readable:
+        test.button("Test again", key=f"retest:{spec.id}", on_click=request_retest, args=(user, spec.id))
+    replace.button("Replace", key=f"replace:{spec.id}", on_click=set_mode, args=(user, spec.id, "replace"))
+    remove.button("Delete", key=f"delete:{spec.id}", on_click=set_mode, args=(user, spec.id, "confirm_delete"))
+
+
+def saved_credential(spec: ProviderSpec, credential: CredentialPublic) -> None:
+    if credential.readable:
+        status_line(spec, credential)
     else:
         st.warning(
             f"The saved {spec.label} credential can no longer be read (the server's master key changed). "
             "Enter it again with **Replace**."
         )
-    mode = st.session_state.get(mode_key(spec.id))
-    test, replace, remove, _ = st.columns([1, 1, 1, 3])
-    if mode == "confirm_delete":
-        st.warning(f"Delete the saved {spec.label} credential? Its models disappear from Models and Chat.")
-        test.button("Delete", key=f"confirm_delete:{spec.id}", type="primary", on_click=delete, args=(user, spec.id))
-        replace.button("Cancel", key=f"cancel:{spec.id}", on_click=set_mode, args=(spec.id, None))
-    elif mode != "replace":
-        if credential.readable:
-            test.button("Test again", key=f"retest:{spec.id}", on_click=request_retest, args=(spec.id,))
-        replace.button("Replace", key=f"replace:{spec.id}", on_click=set_mode, args=(spec.id, "replace"))
-        remove.button("Delete", key=f"delete:{spec.id}", on_click=set_mode, args=(spec.id, "confirm_delete"))
+    links(spec, credential)
 
 
 def run_key_test(spec: ProviderSpec) -> None:
@@ -131,25 +168,44 @@ def run_key_test(spec: ProviderSpec) -> None:
     st.rerun()
 
 
-FLASH = {"success": st.success, "warning": st.warning}
-
-for spec in PROVIDERS:
-    flash = st.session_state.pop(flash_key(spec.id), None)
-    kind, text, flash_field = flash if flash else (None, None, None)
-    with st.expander(card_title(spec), expanded=flash is not None or test_waiting(spec.id)):
-        st.markdown(f"**{spec.create_label}**: [{spec.create_url}]({spec.create_url})")
-        st.markdown("\n".join(f"{number}. {step}" for number, step in enumerate(spec.steps, start=1)))
+def card(spec: ProviderSpec) -> None:
+    """One provider's card body: its state, what can be done with it, and the form when one is asked for."""
+    run_key_test(spec)
+    credential = credentials.get(spec.id)
+    kind, text, flash_field = st.session_state.pop(flash_key(spec.id), None) or (None, None, None)
+    if kind in TOAST_ICONS:
+        st.toast(text, icon=TOAST_ICONS[kind])
+    mode = st.session_state.get(mode_key(spec.id))
+    if credential is None:
+        how_to(spec)
         if spec.note:
             st.info(spec.note)
-        run_key_test(spec)
-        if kind in FLASH:
-            FLASH[kind](text)
-            st.toast(text, icon=":material/check_circle:" if kind == "success" else ":material/warning:")
-        if credentials.get(spec.id) is not None:
-            saved_credential(spec)
-            if spec.deployments and credentials[spec.id].readable:
-                azure_deployments.render(user, spec)
-        if credentials.get(spec.id) is None or st.session_state.get(mode_key(spec.id)) == "replace":
-            credential_form(spec, flash_field, text if kind == "error" else None)
-            if st.session_state.get(mode_key(spec.id)) == "replace":
-                st.button("Cancel", key=f"cancel_replace:{spec.id}", on_click=set_mode, args=(spec.id, None))
+    else:
+        saved_credential(spec, credential)
+    if kind == "error" and flash_field is None:
+        st.error(text)
+    if credential is None or mode == "replace":
+        credential_form(spec, flash_field, text if kind == "error" else None)
+    if credential is not None:
+        if mode == "replace":
+            st.button("Cancel", key=f"cancel_replace:{spec.id}", on_click=set_mode, args=(user, spec.id, None))
+        else:
+            actions(spec, credential, mode)
+    if credential is not None and spec.note:
+        st.caption(spec.note)
+    if spec.deployments and credential is not None and credential.readable:
+        azure_deployments.render(user, spec)
+
+
+for spec in PROVIDERS:
+    key = card_key(user, spec.id)
+    # Stateful, so a rerun (a Save, a changed title) never closes a card the user opened, nor opens one they closed.
+    with st.expander(
+        card_title(spec, credentials.get(spec.id)),
+        expanded=st.session_state.get(key, False),
+        key=key,
+        on_change="rerun",
+    ):
+        card(spec)
+
+account_section(user)

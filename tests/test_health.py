@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from core.config import load_settings
+from core.credentials import WORKED_AGAIN
 from core.discovery import is_chat_model, list_models
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
 from core.health import KeyRejected, KeyTestResult, check_key, retest, save_tested
@@ -170,13 +171,67 @@ def test_replacing_a_key_forgets_what_was_learned_about_the_old_one(
     assert services.credentials.list(alice.id)["xai"].status is None
 
 
-def test_record_use_keeps_the_last_error_with_its_time(services: Services, fake: FakeProviders, alice: UserPublic):
+def test_record_use_keeps_the_last_error_until_a_chat_works(services: Services, fake: FakeProviders, alice):
     services.credentials.save(alice.id, "openai", values_for(fake, "openai"))
-    services.credentials.record_use(alice.id, "openai", "OpenAI is rate limiting your key.")
+    services.credentials.record_use(alice.id, "openai", "OpenAI is rate limiting your key.", kind="rate_limited")
+    failed = services.credentials.list(alice.id)["openai"].status
+    assert failed.error == "OpenAI is rate limiting your key." and failed.error_at == failed.used_at
+    assert failed.test_result is None and not failed.rejected_at_chat, "only a refused key changes the verdict"
     services.credentials.record_use(alice.id, "openai")
-    status = services.credentials.list(alice.id)["openai"].status
-    assert status.error == "OpenAI is rate limiting your key."
-    assert status.used_at >= status.error_at
+    worked = services.credentials.list(alice.id)["openai"].status
+    assert worked.error is None and worked.error_at is None
+    assert worked.used_at >= failed.used_at
+
+
+REFUSED = "OpenAI rejected the saved key. Update it in Profile → Provider Keys → OpenAI."
+
+
+def test_a_key_refused_for_a_chat_is_rejected_at_chat_until_a_chat_works(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    save_tested(services.credentials, services.settings, alice.id, "openai", values_for(fake, "openai"))
+    tested = services.credentials.list(alice.id)["openai"].status
+    services.credentials.record_use(alice.id, "openai", REFUSED, kind="rejected_key")
+    refused = services.credentials.list(alice.id)["openai"].status
+    assert refused.rejected_at_chat and refused.test_result == KeyTestResult.REJECTED_AT_CHAT
+    assert refused.test_detail == REFUSED and refused.error == REFUSED
+    assert refused.tested_at == refused.error_at >= tested.tested_at
+
+    services.credentials.record_use(alice.id, "openai", "OpenAI is rate limiting your key.", kind="rate_limited")
+    assert services.credentials.list(alice.id)["openai"].status.rejected_at_chat, "another error says nothing new"
+
+    services.credentials.record_use(alice.id, "openai")
+    worked = services.credentials.list(alice.id)["openai"].status
+    assert not worked.rejected_at_chat and worked.test_result == KeyTestResult.VALID
+    assert worked.test_detail == WORKED_AGAIN and worked.tested_at == worked.used_at
+    assert worked.error is None and worked.error_at is None
+
+
+def test_a_chat_that_works_leaves_a_tested_verdict_alone(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.fail("openai", "server_error")
+    save_tested(services.credentials, services.settings, alice.id, "openai", values_for(fake, "openai"))
+    before = services.credentials.list(alice.id)["openai"].status
+    services.credentials.record_use(alice.id, "openai")
+    after = services.credentials.list(alice.id)["openai"].status
+    assert (after.test_result, after.test_detail, after.tested_at) == (
+        "unreachable",
+        before.test_detail,
+        before.tested_at,
+    )
+
+
+def test_test_again_after_a_refused_chat_gives_the_new_verdict(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    services.credentials.save(alice.id, "xai", values_for(fake, "xai"))
+    services.credentials.record_use(alice.id, "xai", "xAI rejected the saved key.", kind="rejected_key")
+    assert services.credentials.list(alice.id)["xai"].status.rejected_at_chat, "also without an earlier test"
+    assert retest(services.credentials, services.settings, alice.id, "xai").result is KeyTestResult.VALID
+    status = services.credentials.list(alice.id)["xai"].status
+    assert status.test_result == "valid" and not status.rejected_at_chat
+    assert status.error == "xAI rejected the saved key.", (
+        "the last chat still failed; the next one that works clears it"
+    )
 
 
 def test_record_for_another_users_provider_touches_nothing(

@@ -29,7 +29,7 @@ from core.users import UserPublic
 from tests.fakes.hub import FakeHub
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import FakeProviders
-from tests.test_app import open_page, signed_in
+from tests.test_app import card_input, open_page, signed_in
 
 # Shaped like real keys (so the pattern filter would catch them) and not (so only "secrets in use" can).
 SENTINELS = {
@@ -132,14 +132,14 @@ def test_a_sentinel_key_never_leaks(
 
     # Save three credentials through the Profile page; each is tested with its provider on save.
     at = open_page(signed_in(), "profile")
-    at.text_input(key="field:openai:api_key").input(SENTINELS["openai"])
+    card_input(at, "openai", "api_key").input(SENTINELS["openai"])
     at.button(key="save:openai").click().run()
     look(at, "save openai")
-    at.text_input(key="field:azure:endpoint").input(fake.url)
-    at.text_input(key="field:azure:api_key").input(SENTINELS["azure"])
+    card_input(at, "azure", "endpoint").input(fake.url)
+    card_input(at, "azure", "api_key").input(SENTINELS["azure"])
     at.button(key="save:azure").click().run()
     look(at, "save azure")
-    at.text_input(key="field:huggingface:token").input(SENTINELS["huggingface"])
+    card_input(at, "huggingface", "token").input(SENTINELS["huggingface"])
     at.button(key="save:huggingface").click().run()
     look(at, "save hugging face")
     assert {provider for provider in SENTINELS} <= set(services.credentials.list(alice.id))

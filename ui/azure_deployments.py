@@ -12,6 +12,7 @@ from core.deployments import add_tested, clean_deployment_name
 from core.errors import AppError, InvalidInput
 from core.providers import ProviderSpec
 from core.users import UserPublic
+from ui.credential_actions import keep_open
 from ui.state import get_services, mark_catalog_stale
 
 
@@ -27,8 +28,9 @@ def _pending_key(provider_id: str) -> str:
     return f"deployment_pending:{provider_id}"
 
 
-def _stage(provider_id: str) -> None:
+def _stage(user: UserPublic, provider_id: str) -> None:
     """Add button callback: a malformed name is explained now; a good one waits for its test in the script."""
+    keep_open(user, provider_id)
     raw = st.session_state.get(name_key(provider_id))
     try:
         st.session_state[_pending_key(provider_id)] = clean_deployment_name(raw)
@@ -39,6 +41,7 @@ def _stage(provider_id: str) -> None:
 
 
 def _remove(user: UserPublic, spec: ProviderSpec, name: str) -> None:
+    keep_open(user, spec.id)
     get_services().deployments.remove(user.id, spec.id, name)
     st.session_state[_flash_key(spec.id)] = ("success", f"Removed {name}: `{spec.id}/{name}` is no longer listed.")
     mark_catalog_stale(user)
@@ -67,7 +70,7 @@ def render(user: UserPublic, spec: ProviderSpec) -> None:
     st.markdown("**Deployments**")
     st.caption(
         "Add each deployment name from the Azure portal (Deployments). It is tried with a one-token call, "
-        f"then listed on **Models** as `{spec.id}/<name>`."
+        f"then offered in the Chat picker and on **Models** as `{spec.id}/<name>`."
     )
     for deployment in get_services().deployments.list(user.id, spec.id):
         name_column, remove_column = st.columns([4, 1], vertical_alignment="center")
@@ -81,7 +84,7 @@ def render(user: UserPublic, spec: ProviderSpec) -> None:
         )
     with st.form(key=f"deployment_form:{spec.id}", border=False, enter_to_submit=True):
         st.text_input("Deployment name", key=name_key(spec.id), placeholder="my-gpt-4o", max_chars=64)
-        st.form_submit_button("Add deployment", key=f"add_deployment:{spec.id}", on_click=_stage, args=(spec.id,))
+        st.form_submit_button("Add deployment", key=f"add_deployment:{spec.id}", on_click=_stage, args=(user, spec.id))
     if flash := st.session_state.pop(_flash_key(spec.id), None):
         kind, text = flash
         (st.success if kind == "success" else st.error)(text)

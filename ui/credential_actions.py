@@ -11,15 +11,28 @@ from core.errors import AppError, InvalidInput
 from core.health import KeyRejected, KeyTestResult, retest, save_tested
 from core.providers import get_provider
 from core.users import UserPublic
+from ui.inputs import current_key, renew
 from ui.state import get_services, mark_catalog_stale
 
 
 def field_key(provider_id: str, field_name: str) -> str:
-    return f"field:{provider_id}:{field_name}"
+    """The key a card's input is drawn with (a secret one's changes each time it is emptied, see ui.inputs)."""
+    return current_key(f"field:{provider_id}:{field_name}")
 
 
 def flash_key(provider_id: str) -> str:
+    """The news of a card's last action, for its next run: ("success" | "warning", toast) or ("error", inline)."""
     return f"flash:{provider_id}"
+
+
+def card_key(user: UserPublic, provider_id: str) -> str:
+    """The card's expander: whether it is open, kept per user across reruns (and label changes)."""
+    return f"card:{provider_id}:{user.id}"
+
+
+def keep_open(user: UserPublic, provider_id: str) -> None:
+    """A click inside a card keeps it open whatever the click changes (its title, its form)."""
+    st.session_state[card_key(user, provider_id)] = True
 
 
 def pending_key(provider_id: str) -> str:
@@ -31,19 +44,18 @@ def retest_key(provider_id: str) -> str:
     return f"retest_requested:{provider_id}"
 
 
-def test_waiting(provider_id: str) -> bool:
-    """A Save or Test again is waiting to run its key test."""
-    return pending_key(provider_id) in st.session_state or retest_key(provider_id) in st.session_state
-
-
 def mode_key(provider_id: str) -> str:
     """Which form a card shows: None (the saved credential), "replace" or "confirm_delete"."""
     return f"mode:{provider_id}"
 
 
 def _clear_fields(provider_id: str, secrets_only: bool) -> None:
+    """Empty a card's secret inputs (a typed key is never kept, nor sent again), and with `secrets_only` False,
+    forget its other values too."""
     for field in get_provider(provider_id).fields:
-        if field.secret or not secrets_only:
+        if field.secret:
+            renew(f"field:{provider_id}:{field.name}")
+        elif not secrets_only:
             st.session_state.pop(field_key(provider_id, field.name), None)
 
 
@@ -53,6 +65,7 @@ def _flash(provider_id: str, kind: str, text: str, field: str | None = None) -> 
 
 def save(user: UserPublic, provider_id: str) -> None:
     """Check the card's fields; a malformed value is explained at its field, a good one waits for its key test."""
+    keep_open(user, provider_id)
     spec = get_provider(provider_id)
     raw = {field.name: st.session_state.get(field_key(provider_id, field.name)) for field in spec.fields}
     try:
@@ -85,13 +98,15 @@ def save_and_test(user: UserPublic, provider_id: str, values: dict[str, Any]) ->
         values.clear()
     st.session_state[mode_key(provider_id)] = None
     mark_catalog_stale(user)
+    noun = f"{spec.label} {spec.mask_field.label}"
     if outcome.result is KeyTestResult.VALID:
-        _flash(provider_id, "success", f"{spec.label} saved. {outcome.detail} Its models are on the Models page.")
+        _flash(provider_id, "success", f"{noun} saved: {outcome.label}.")
     else:
-        _flash(provider_id, "warning", f"{spec.label} saved, marked {outcome.label}: {outcome.detail}")
+        _flash(provider_id, "warning", f"{noun} saved, marked {outcome.label}.")
 
 
-def request_retest(provider_id: str) -> None:
+def request_retest(user: UserPublic, provider_id: str) -> None:
+    keep_open(user, provider_id)
     st.session_state[retest_key(provider_id)] = True
 
 
@@ -110,10 +125,11 @@ def run_retest(user: UserPublic, provider_id: str) -> None:
         return
     mark_catalog_stale(user)
     kind = "success" if outcome.result is KeyTestResult.VALID else "warning"
-    _flash(provider_id, kind, f"{spec.label} key {outcome.label}: {outcome.detail}")
+    _flash(provider_id, kind, f"{spec.label} {spec.mask_field.label} tested again: {outcome.label}.")
 
 
 def delete(user: UserPublic, provider_id: str) -> None:
+    keep_open(user, provider_id)
     spec = get_provider(provider_id)
     get_services().credentials.delete(user.id, provider_id)
     st.session_state[mode_key(provider_id)] = None
@@ -121,6 +137,7 @@ def delete(user: UserPublic, provider_id: str) -> None:
     mark_catalog_stale(user)
 
 
-def set_mode(provider_id: str, mode: str | None) -> None:
+def set_mode(user: UserPublic, provider_id: str, mode: str | None) -> None:
+    keep_open(user, provider_id)
     st.session_state[mode_key(provider_id)] = mode
     _clear_fields(provider_id, secrets_only=False)
