@@ -10,6 +10,7 @@ from core.config import Settings
 from core.conversations import Conversation, GenerationSettings, Message, clean_prompt
 from core.credentials import CredentialStore
 from core.errors import InvalidInput
+from core.model_info import has_price
 
 MIN_MODELS, MAX_MODELS = 2, 3
 
@@ -29,14 +30,21 @@ class CompareResult:
     @classmethod
     def of(cls, reply: ReplyStream) -> CompareResult:
         return cls(
-            reply.model_ref,
-            reply.text,
-            str(reply.error) if reply.error else None,
-            reply.interrupted,
-            reply.time_to_first_token,
-            reply.tokens_per_second,
-            reply.cost,
+            model_ref=reply.model_ref,
+            text=reply.text,
+            error=str(reply.error) if reply.error else None,
+            interrupted=reply.interrupted,
+            time_to_first_token=reply.time_to_first_token,
+            tokens_per_second=reply.tokens_per_second,
+            cost=_known_cost(reply),
         )
+
+
+def _known_cost(reply: ReplyStream) -> float | None:
+    """The reply's cost where litellm's map prices its model; litellm says $0 for a model it only half knows."""
+    if reply.cost is None or reply.target is None or not has_price(reply.target.litellm_model):
+        return None
+    return reply.cost
 
 
 class Comparison:

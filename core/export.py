@@ -8,13 +8,21 @@ from datetime import UTC, datetime
 
 from core.conversations import Conversation, ConversationUsage, Message
 
+# An unknown value reads "unknown" in a sentence (a reply's caption, a chat's totals, the exports) and "—" where
+# it stands in a table's cell or a row of figures (Models, Compare), as the Models table's empty cells do.
 UNKNOWN = "unknown"
+DASH = "—"
+SMALLEST_COST = 0.000001
 
 
-def format_cost(cost: float | None) -> str:
-    """USD with enough digits for a single cheap reply; "unknown" when litellm has no price for the model."""
+def format_cost(cost: float | None, unknown: str = UNKNOWN) -> str:
+    """USD with enough digits for a single cheap reply; `unknown` when litellm has no price for the model."""
     if cost is None:
-        return UNKNOWN
+        return unknown
+    if cost == 0:
+        return "$0"
+    if cost < SMALLEST_COST / 2:  # would print as $0.000000, which reads as free
+        return f"< ${SMALLEST_COST:.6f}"
     return f"${cost:.6f}" if cost < 0.01 else f"${cost:,.4f}"
 
 
@@ -46,9 +54,10 @@ def describe_usage(usage: ConversationUsage) -> str:
 
 
 def describe_speed(time_to_first_token: float | None, tokens_per_second: float | None, cost: float | None) -> str:
-    first = f"{time_to_first_token:.2f} s" if time_to_first_token is not None else UNKNOWN
-    speed = f"{tokens_per_second:,.0f} tokens/s" if tokens_per_second is not None else f"tokens/s {UNKNOWN}"
-    return f"first token after {first} · {speed} · cost {format_cost(cost)}"
+    """A Compare column's figures, "—" for each one not known: `first token after 0.42 s · 85 tokens/s · cost —`."""
+    first = f"{time_to_first_token:.2f} s" if time_to_first_token is not None else DASH
+    speed = f"{tokens_per_second:,.0f}" if tokens_per_second is not None else DASH
+    return f"first token after {first} · {speed} tokens/s · cost {format_cost(cost, DASH)}"
 
 
 def _iso(moment: datetime | None) -> str | None:

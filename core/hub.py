@@ -27,7 +27,11 @@ PROFILE_HINT = "Profile → Provider Keys → Hugging Face"
 
 
 class HubError(AppError):
-    """A Hub request failed; the message says what to do."""
+    """A Hub request failed; the message says what to do, `page_url` is the model's page where opening it helps."""
+
+    def __init__(self, message: str, page_url: str | None = None) -> None:
+        super().__init__(message)
+        self.page_url = page_url
 
 
 @dataclass(frozen=True)
@@ -105,13 +109,15 @@ def check_access(repo_id: str, token: str, endpoint: str | None = None) -> Acces
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
     api = _api(token, endpoint)
+    page_url = f"{endpoint or DEFAULT_ENDPOINT}/{repo_id}"
     try:
         api.auth_check(repo_id, token=token)
         info = api.model_info(repo_id, token=token, timeout=HUB_TIMEOUT_SECONDS)
     except GatedRepoError:
-        raise HubError(GATED_MESSAGE) from None
-    except RepositoryNotFoundError:
-        raise HubError(f"There is no model {repo_id} on Hugging Face that your token can see. Check the ID.") from None
+        raise HubError(GATED_MESSAGE, page_url) from None  # access is requested on the model page
+    except RepositoryNotFoundError:  # the page shows whether it exists for the signed-in browser (a private model)
+        message = f"There is no model {repo_id} on Hugging Face that your token can see. Check the ID."
+        raise HubError(message, page_url) from None
     except HfHubHTTPError as error:
         status = error.response.status_code if error.response is not None else None
         log.info("hub request failed: repo=%s status=%s", repo_id, status)
@@ -120,7 +126,7 @@ def check_access(repo_id: str, token: str, endpoint: str | None = None) -> Acces
         raise HubError("Hugging Face did not answer properly. Try again in a moment.") from None
     except OSError:
         raise HubError("Could not reach Hugging Face. Check the network and try again.") from None
-    return Access(repo_id, gated=bool(info.gated), page_url=f"{endpoint or DEFAULT_ENDPOINT}/{repo_id}")
+    return Access(repo_id, gated=bool(info.gated), page_url=page_url)
 
 
 def check_user_access(credentials: CredentialStore, settings: Settings, user_id: int, repo_id: str) -> Access:

@@ -1,7 +1,9 @@
 """What litellm's bundled model map knows about a model: context window, prices per 1M tokens, kind.
 
 The map is public, shared data (no user secret), so it is indexed once per process. `get_model_info` is not
-used per model: it costs tens of milliseconds a call, and a catalog can hold hundreds of models.
+used per model: it costs tens of milliseconds a call, and a catalog can hold hundreds of models. Nor is it a
+source of prices: for a model missing from the map that it can still place (a dated Claude, say) it makes up an
+entry priced at 0, so litellm's cost of a reply is only believed for a model the map itself prices.
 """
 
 from __future__ import annotations
@@ -89,3 +91,11 @@ def model_info(provider: str, model_id: str) -> ModelInfo:
     if found is None and provider == "azure":  # deployments are often named after the model they serve
         found = index.get(("openai", model_id))
     return found or UNKNOWN
+
+
+def has_price(litellm_model: str) -> bool:
+    """Whether litellm's map itself prices `litellm_model` ("provider/model-id"); a cost litellm works out for any
+    other model is a guess of $0, not a price."""
+    provider, _, model_id = litellm_model.partition("/")
+    found = _index().get((provider, model_id))
+    return found is not None and found.input_price is not None and found.output_price is not None

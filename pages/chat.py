@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core.catalog import available_models
+from core.catalog import available_models, find_model, resolve_model
 from core.chat import PROFILE_FIXES, Turn, regenerate, send_message
 from core.compare import MAX_MODELS, CompareResult, start_compare
 from core.conversations import (
@@ -32,13 +32,12 @@ from ui.chat_state import (
 from ui.signin import account_sidebar, require_user
 from ui.state import get_services, user_catalog, user_state
 
-OTHER = "__other__"
-
 user = require_user(sidebar=False)  # the account sidebar is drawn with the rest (see `frame`)
 services = get_services()
 settle_in_flight(user)
-models = available_models(user_catalog(services, user))
-labels = {model.ref: f"{model.label} · {model.provider_label}" for model in models}
+models = available_models(user_catalog(services, user))  # by provider; those not offered to the key last
+choices = {model.ref: model for model in models}
+labels = {ref: model.option_label for ref, model in choices.items()}
 conversation = current_conversation(services, user)
 
 
@@ -63,56 +62,84 @@ def delete(conversation_id: int) -> None:
     open_conversation(user, None)
 
 
-# Widget values are dropped when the user visits another page; what they picked is remembered per user.
+# Widget values are dropped when the user visits another page; what they picked is remembered per user: the
+# model, and the last ID they typed that is none of their models (kept in the list, after the catalog's).
 remembered = user_state(user, "chat_choice", {})
-options = [*labels, OTHER]
+
+
+def as_choice(text: str) -> str:
+    """A picked, typed or requested model as the picker's value: the catalog's ref for it, else the text as typed."""
+    found = find_model(models, text)
+    return found.ref if found else (text or "").strip()
+
+
+def remember(value: str) -> str:
+    value = as_choice(value)
+    remembered["model"] = value
+    if value and value not in choices:
+        remembered["typed"] = value
+    return value
+
+
+def on_pick() -> None:
+    """The picker's callback: a typed ID that names one of the user's models selects that model."""
+    st.session_state["chat_model"] = remember(st.session_state.get("chat_model") or "")
+
+
+def on_compare_pick() -> None:
+    """Compare's callback: likewise for each typed model."""
+    refs = (as_choice(text) for text in st.session_state.get("compare_models") or [])
+    st.session_state["compare_models"] = list(dict.fromkeys(ref for ref in refs if ref))
+
+
 if requested := take_requested_model(user):
-    remembered["model"] = requested if requested in options else OTHER
-    if requested not in options:
-        remembered["typed"] = requested
+    remember(requested)
+typed = remembered.get("typed")
+options = [*choices, *([typed] if typed and typed not in choices else [])]
 if st.session_state.get("chat_model") not in (None, *options):  # a model gone from the catalog
     del st.session_state["chat_model"]
 
 
-def remember(name: str, key: str) -> None:
-    remembered[name] = st.session_state[key]
-
-
-def remembered_model() -> str:
-    """The picker's choice when it is drawn afresh: the one remembered for the user, else the first."""
-    return remembered["model"] if remembered.get("model") in options else options[0]
+def remembered_model() -> str | None:
+    """The picker's choice when it is drawn afresh: the one remembered for the user (found again if the catalog now
+    calls it by another ID), else the first."""
+    model = as_choice(remembered.get("model") or "")
+    if model in options:
+        return model
+    return options[0] if options else None
 
 
 def chosen_model() -> str:
     """The model the picker shows, read before it is drawn (so that a reply can start first)."""
-    choice = st.session_state.get("chat_model") or remembered_model()
-    if choice == OTHER:
-        return st.session_state.get("chat_model_id", remembered.get("typed", ""))
-    return choice
+    return st.session_state.get("chat_model") or remembered_model() or ""
 
 
 def model_picker() -> None:
     choice = st.selectbox(
         "Model",
         options,
-        index=options.index(remembered_model()),
-        format_func=lambda ref: labels.get(ref, "Other model ID…"),
+        index=options.index(remembered_model()) if options else None,
+        format_func=lambda ref: labels.get(ref, ref),
         key="chat_model",
-        on_change=remember,
-        args=("model", "chat_model"),
+        on_change=on_pick,
+        accept_new_options=True,
+        filter_mode="contains",
+        placeholder="Type a model's name or ID, e.g. gpt-4o-mini or azure/<deployment-name>",
+        help="Type to find a model by its name or ID. An ID that is none of these is used as typed: "
+        "provider/model, e.g. openai/gpt-4o or azure/my-gpt4o-deployment.",
     )
-    if choice == OTHER:
-        st.text_input(
-            "Model ID",
-            value=remembered.get("typed", ""),
-            key="chat_model_id",
-            placeholder="azure/<deployment-name>",
-            help="provider/model, e.g. azure/my-gpt4o-deployment or openai/gpt-4o",
-            on_change=remember,
-            args=("typed", "chat_model_id"),
-        )
+    model = choices.get(choice or "")
+    if model is not None and not model.offered:
+        st.caption(f":material/warning: {model.not_offered_note()}")
+    elif choice and model is None:
+        try:
+            target = resolve_model(choice)
+        except AppError as error:
+            st.error(str(error))
+        else:
+            st.caption(f"`{target.ref}` is not among your models: it is sent to {target.spec.label} as typed.")
     if not models:
-        st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID under Other.")
+        st.info("No models yet: add a provider key in Profile → Provider Keys, or type a model ID above.")
 
 
 def frame(header: DeltaGenerator | None = None) -> str:
@@ -271,10 +298,15 @@ def compare_view(conversation: Conversation) -> None:
         format_func=lambda ref: labels.get(ref, ref),
         max_selections=MAX_MODELS,
         accept_new_options=True,
-        placeholder="Pick models, or type provider/model",
+        filter_mode="contains",
+        placeholder="Pick models by name or ID, or type provider/model",
         key="compare_models",
+        on_change=on_compare_pick,
     )
     remembered_picks[:] = picked
+    for ref in picked:
+        if (model := choices.get(ref)) is not None and not model.offered:
+            st.caption(f":material/warning: {model.not_offered_note()}")
     prompt = st.chat_input("Prompt to compare", key="compare_input", max_chars=MAX_PROMPT_CHARS)
     last = user_state(user, "compare_last", {})
     if prompt:

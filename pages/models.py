@@ -6,12 +6,15 @@ catalog comes from session state, so a rerun neither decrypts a key nor calls a 
 """
 
 import re
+from collections.abc import Iterable
 
+import pandas as pd
 import streamlit as st
 
-from core.catalog import ModelChoice, ProviderSection, search_models
+from core.catalog import NOT_OFFERED_TAG, ModelChoice, ProviderSection, search_models
 from core.errors import AppError
-from core.hub import check_user_access
+from core.export import DASH
+from core.hub import HubError, check_user_access
 from ui.chat_state import open_chat_with
 from ui.format import when
 from ui.signin import require_user
@@ -20,9 +23,11 @@ from ui.state import get_services, user_catalog
 SEARCH_ABOVE = 12  # a provider listing more models than this gets a search box
 # A model's name comes from the provider; a button label is Markdown, so its syntax characters are escaped.
 MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]()<>#|~:$!])")
-PRICE_HELP = "USD per 1M {} tokens, from litellm's price list"
+PRICE_HELP = "USD per 1M {} tokens, from litellm's price list (— where it has none)"
+NAMED_NEW = 10  # new models named after a refresh; more are counted
 COLUMNS = {
-    "Context": st.column_config.NumberColumn(help="Input context window, in tokens", format="compact"),
+    "Model": st.column_config.TextColumn(help="The model's name and the ID Chat calls it by"),
+    "Context": st.column_config.NumberColumn(help="Input context window in tokens (— where unknown)", format="compact"),
     "Input $/1M": st.column_config.NumberColumn(help=PRICE_HELP.format("input"), format="$%g"),
     "Output $/1M": st.column_config.NumberColumn(help=PRICE_HELP.format("output"), format="$%g"),
 }
@@ -71,24 +76,44 @@ def listing_status(section: ProviderSection) -> None:
     elif section.listing_not_offered:
         st.caption(f"Your {label} resource does not list its deployments: the ones you added in Profile are shown.")
     elif listing.refreshed_at is not None:
-        new = f" · {section.new_count} new since the previous refresh" if section.new_count else ""
-        st.caption(f"Listed by {label} {when(listing.refreshed_at)}{new}")
+        st.caption(f"Listed by {label} {when(listing.refreshed_at)}")
+    if section.new_ids:
+        more = len(section.new_ids) - NAMED_NEW
+        st.caption(
+            "New since the previous refresh: "
+            + codes(section.new_ids[:NAMED_NEW])
+            + (f" and {more} more (marked *new*)" if more > 0 else "")
+        )
+    if section.not_offered:
+        st.caption(
+            f"{label} did not list {codes(m.shown_id for m in section.not_offered)} for your key at the last "
+            "refresh: they are kept at the end of the list, but will probably fail in Chat."
+        )
     if section.dropped:
-        st.caption(f"No longer listed by {label}: " + ", ".join(f"`{model_id}`" for model_id in section.dropped))
+        st.caption(f"No longer listed by {label}: " + codes(section.dropped))
 
 
-def rows(models: tuple[ModelChoice, ...]) -> list[dict]:
-    return [
+def codes(model_ids: Iterable[str]) -> str:
+    """Model IDs as inline code (a provider's IDs never hold a backtick: see core.registry.MODEL_ID)."""
+    return ", ".join(f"`{model_id}`" for model_id in model_ids)
+
+
+def source(model: ModelChoice) -> str:
+    kind = "new" if model.new else model.source.value
+    return kind if model.offered else f"{kind} · {NOT_OFFERED_TAG}"
+
+
+def rows(models: tuple[ModelChoice, ...]) -> pd.DataFrame:
+    """The table's data; unknown numbers stay missing (drawn as "—", see `model_table`), so columns sort as numbers."""
+    return pd.DataFrame(
         {
-            "Model": model.label,
-            "Model ID": model.model_id,
-            "Source": "new" if model.new else model.source.value,
-            "Context": model.context_window,
-            "Input $/1M": model.input_price,
-            "Output $/1M": model.output_price,
+            "Model": [model.name for model in models],
+            "Source": [source(model) for model in models],
+            "Context": pd.array([model.context_window for model in models], dtype="Int64"),
+            "Input $/1M": pd.array([model.input_price for model in models], dtype="Float64"),
+            "Output $/1M": pd.array([model.output_price for model in models], dtype="Float64"),
         }
-        for model in models
-    ]
+    )
 
 
 def model_table(section: ProviderSection) -> None:
@@ -112,6 +137,7 @@ def model_table(section: ProviderSection) -> None:
         hide_index=True,
         width="stretch",
         column_config=COLUMNS,
+        placeholder=DASH,  # what a missing cell shows (Streamlit's default is the word "None")
     )
     selected = [models[row] for row in event.selection.rows if row < len(models)]
     picked = selected[0] if selected else None
@@ -138,6 +164,14 @@ def hub_check() -> None:
         try:
             with st.spinner("Asking Hugging Face…"):
                 access = check_user_access(services.credentials, services.settings, user.id, repo_id)
+        except HubError as error:
+            st.error(str(error))
+            if error.page_url:
+                st.link_button(
+                    f"Open {plain(repo_id.strip())} on Hugging Face",
+                    error.page_url,
+                    icon=":material/open_in_new:",
+                )
         except AppError as error:
             st.error(str(error))
         else:

@@ -10,13 +10,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.catalog import ModelSource, ProviderSection, load_catalog, resolve_model, search_models
+from core.catalog import (
+    ModelSource,
+    ProviderSection,
+    available_models,
+    find_model,
+    load_catalog,
+    resolve_model,
+    search_models,
+)
 from core.chat import call_arguments
 from core.config import load_settings
 from core.discovery import DiscoveredModel, is_chat_model
 from core.listings import MAX_AGE, RETRY_FAILED_AFTER, refresh_listings
 from core.llm import litellm
-from core.model_info import NOT_CHAT_MODES, PER_MILLION
+from core.model_info import NOT_CHAT_MODES, PER_MILLION, has_price, model_info
 from core.providers import get_provider
 from core.registry import load_registry
 from core.schema import utcnow
@@ -71,7 +79,8 @@ def test_what_the_key_can_use_joins_the_defaults(services: Services, fake: FakeP
 def test_defaults_stay_when_the_provider_stops_listing_them(services: Services, fake: FakeProviders, alice):
     fake.models["openai"] = ["gpt-4.1"]
     save(services, fake, alice, "openai")
-    assert ids(load_catalog(services, alice.id), "openai") == ["gpt-4o-mini", "gpt-4o", "gpt-4.1"]
+    models = section(load_catalog(services, alice.id), "openai").models
+    assert [(m.model_id, m.offered) for m in models] == [("gpt-4.1", True), ("gpt-4o-mini", False), ("gpt-4o", False)]
 
 
 def test_anthropic_latest_ids_are_the_guides_defaults_not_new_models(services: Services, fake: FakeProviders, alice):
@@ -151,7 +160,7 @@ def test_a_failed_listing_falls_back_to_the_defaults_with_the_reason(
     openai = section(load_catalog(services, alice.id, refresh=True), "openai")
     assert openai.listing_failed and not openai.listing.ok
     assert openai.listing.error == "OpenAI is having problems (HTTP 500)."
-    assert [m.model_id for m in openai.models] == ["gpt-4o-mini", "gpt-4o"]
+    assert [(m.model_id, m.offered) for m in openai.models] == [("gpt-4o-mini", True), ("gpt-4o", True)]
     fake.models["openai"] += ["o3-mini"]
     recovered = section(load_catalog(services, alice.id, refresh=True), "openai")
     assert not recovered.listing_failed
@@ -273,6 +282,177 @@ def test_search_matches_every_word_in_name_or_id(services: Services, fake: FakeP
     assert [m.model_id for m in search_models(models, " MINI  4 ")] == ["gpt-4o-mini", "gpt-4.1-mini"]
     assert search_models(models, "") == models
     assert search_models(models, "nothing-like-this") == ()
+
+
+# Against today's providers: defaults they no longer serve, and dated versions of the defaults
+
+
+def test_todays_listings_mark_the_defaults_they_do_not_serve_and_sort_them_last(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.models["anthropic"] = ["claude-3-5-haiku-20241022", "claude-sonnet-4-5-20250929"]
+    fake.models["xai"] = ["grok-3", "grok-4"]
+    fake.models["gemini"] = ["gemini-2.5-flash", "gemini-1.5-pro"]
+    for provider in ("anthropic", "xai", "gemini"):
+        save(services, fake, alice, provider)
+    sections = load_catalog(services, alice.id)
+
+    def rows(provider: str) -> list[tuple[str, str, bool]]:
+        return [(m.model_id, m.shown_id, m.offered) for m in section(sections, provider).models]
+
+    assert rows("anthropic") == [
+        ("claude-3-5-haiku", "claude-3-5-haiku-20241022", True),
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929", True),
+        ("claude-3-5-sonnet", "claude-3-5-sonnet", False),
+    ]
+    assert rows("xai") == [
+        ("grok-3", "grok-3", True),
+        ("grok-4", "grok-4", True),
+        ("grok-2", "grok-2", False),
+        ("grok-2-mini", "grok-2-mini", False),
+    ]
+    assert rows("gemini") == [
+        ("gemini-1.5-pro", "gemini-1.5-pro", True),
+        ("gemini-2.5-flash", "gemini-2.5-flash", True),
+        ("gemini-1.5-flash", "gemini-1.5-flash", False),
+    ]
+    assert {m.source for m in section(sections, "xai").not_offered} == {ModelSource.DEFAULT}
+    sonnet = section(sections, "anthropic").models[-1]
+    assert sonnet.not_offered_note() == (
+        "Anthropic did not list claude-3-5-sonnet for your key at the last refresh; it will probably fail. "
+        "Pick another model, or Refresh on Models if that has changed."
+    )
+    assert sonnet.option_label == "Claude 3.5 Sonnet — claude-3-5-sonnet · Anthropic · not offered to your key"
+
+
+def test_until_a_listing_succeeds_the_defaults_are_shown_as_offered(services: Services, fake: FakeProviders, alice):
+    fake.fail("xai", "server_error", times=None)
+    save(services, fake, alice, "xai")
+    xai = section(load_catalog(services, alice.id), "xai")
+    assert xai.listing_failed
+    assert [(m.model_id, m.offered) for m in xai.models] == [("grok-2", True), ("grok-2-mini", True)]
+
+
+def test_a_default_resolves_to_its_listed_dated_version_and_chat_calls_that(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.models["anthropic"] = ["claude-3-5-haiku-20241022", "claude-sonnet-4-5-20250929"]
+    save(services, fake, alice, "anthropic")
+    models = section(load_catalog(services, alice.id), "anthropic").models
+    haiku = models[0]
+    assert (haiku.label, haiku.source, haiku.ref) == (
+        "Claude 3.5 Haiku",
+        ModelSource.DEFAULT,
+        "anthropic/claude-3-5-haiku-20241022",
+    )
+    assert [m.shown_id for m in models].count("claude-3-5-haiku-20241022") == 1, "one row, not two"
+    target = resolve_model(haiku.ref)
+    assert target.litellm_model == "anthropic/claude-3-5-haiku-20241022"
+    arguments = call_arguments(target.spec, services.credentials.secrets(alice.id, "anthropic"), services.settings)
+    litellm().completion(model=target.litellm_model, messages=[{"role": "user", "content": "hi"}], **arguments)
+    assert fake.requests[-1].model == "claude-3-5-haiku-20241022"
+    assert resolve_model("anthropic/claude-3-5-haiku").litellm_model == "anthropic/claude-3-5-haiku-latest", (
+        "a typed ID still resolves as before"
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "listed", "default", "called"),
+    [
+        ("anthropic", ["claude-3-5-sonnet-20240620", "claude-3-5-sonnet-20241022"], "claude-3-5-sonnet", "20241022"),
+        ("openai", ["gpt-4o-2024-05-13", "gpt-4o-2024-11-20", "gpt-4o-2024-08-06"], "gpt-4o", "2024-11-20"),
+        ("gemini", ["gemini-1.5-flash-001", "gemini-1.5-flash-002", "gemini-1.5-flash-8b"], "gemini-1.5-flash", "002"),
+        ("gemini", ["gemini-1.5-flash-002", "gemini-1.5-flash-latest"], "gemini-1.5-flash", "latest"),
+        ("xai", ["grok-2-1212", "grok-2-vision-1212"], "grok-2", "1212"),
+    ],
+)
+def test_of_several_versions_the_newest_is_called_and_the_others_stay_listed(
+    services: Services, fake: FakeProviders, alice: UserPublic, provider, listed, default, called
+):
+    fake.models[provider] = listed
+    save(services, fake, alice, provider)
+    models = section(load_catalog(services, alice.id), provider).models
+    chosen = next(m for m in models if m.model_id == default)
+    assert chosen.offered and chosen.shown_id == f"{default}-{called}"
+    others = [m.shown_id for m in models if m.source is ModelSource.LISTED]
+    assert sorted(others) == sorted(i for i in listed if i != chosen.shown_id and is_chat_model(i))
+
+
+def test_the_guides_own_id_wins_over_its_dated_versions(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["openai"] = ["gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-mini"]
+    save(services, fake, alice, "openai")
+    models = section(load_catalog(services, alice.id), "openai").models
+    assert [(m.shown_id, m.ref) for m in models] == [
+        ("gpt-4o-mini", "openai/gpt-4o-mini"),
+        ("gpt-4o", "openai/gpt-4o"),
+        ("gpt-4o-2024-08-06", "openai/gpt-4o-2024-08-06"),
+    ]
+
+
+def test_registry_entries_are_judged_by_the_listing_and_deployments_never(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    write_registry(
+        services.settings.models_registry,
+        '[openai]\nmodels = ["o1", "company-finetune"]\n[azure]\nmodels = ["company-gpt-4o"]\n',
+    )
+    fake.models["openai"] += ["o1-2024-12-17"]
+    fake.models["azure"] = ["listed-deployment"]
+    save(services, fake, alice, "openai")
+    save(services, fake, alice, "azure")
+    services.deployments.add(alice.id, "azure", "team-gpt4o")
+    sections = load_catalog(services, alice.id)
+    openai = [(m.shown_id, m.source, m.offered) for m in section(sections, "openai").models]
+    assert ("o1-2024-12-17", ModelSource.REGISTRY, True) in openai, "the registry's o1, called by its listed version"
+    assert openai[-1] == ("company-finetune", ModelSource.REGISTRY, False)
+    azure = [(m.shown_id, m.source, m.offered) for m in section(sections, "azure").models]
+    assert azure == [
+        ("azure/team-gpt4o", ModelSource.DEPLOYMENT, True),
+        ("azure/listed-deployment", ModelSource.LISTED, True),
+        ("azure/company-gpt-4o", ModelSource.REGISTRY, False),
+    ]
+
+
+def test_a_model_is_found_by_what_a_user_types(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["anthropic"] = ["claude-3-5-haiku-20241022"]
+    fake.models["openai"] += ["ft:gpt-4o-mini:acme::abc123"]
+    fake.lists_deployments = False
+    for provider in ("openai", "anthropic", "azure"):
+        save(services, fake, alice, provider)
+    services.deployments.add(alice.id, "azure", "team-gpt4o")
+    models = available_models(load_catalog(services, alice.id))
+    found = {text: (m.ref if (m := find_model(models, text)) else None) for text in TYPED}
+    assert found == TYPED
+    labels = [m.option_label for m in models]
+    assert labels[:2] == ["GPT-4o mini — gpt-4o-mini · OpenAI", "GPT-4o — gpt-4o · OpenAI"]
+    assert "azure/team-gpt4o · Azure OpenAI" in labels
+    assert labels[-1] == "Claude 3.5 Sonnet — claude-3-5-sonnet · Anthropic · not offered to your key"
+    providers = [m.provider for m in models if m.offered]
+    assert providers == sorted(providers, key=["openai", "anthropic", "azure"].index), "grouped by provider"
+
+
+TYPED = {
+    "gpt-4o-mini": "openai/gpt-4o-mini",
+    "  GPT-4o-MINI ": "openai/gpt-4o-mini",
+    "openai/gpt-4o-mini": "openai/gpt-4o-mini",
+    "claude-3-5-sonnet": "anthropic/claude-3-5-sonnet",
+    "claude-3-5-haiku": "anthropic/claude-3-5-haiku-20241022",
+    "anthropic/claude-3-5-haiku": "anthropic/claude-3-5-haiku-20241022",
+    "Claude 3.5 Haiku": "anthropic/claude-3-5-haiku-20241022",
+    "azure/team-gpt4o": "azure/team-gpt4o",
+    "team-gpt4o": "azure/team-gpt4o",
+    "openai/gpt-9": None,
+    "": None,
+}
+
+
+def test_a_price_litellm_makes_up_for_a_model_it_does_not_know_is_unknown():
+    unmapped = "anthropic/claude-sonnet-4-20250514"  # litellm infers its features, and prices it at $0
+    assert litellm().cost_per_token(model=unmapped, prompt_tokens=10, completion_tokens=10) == (0, 0)
+    assert not has_price(unmapped)
+    assert model_info("anthropic", "claude-sonnet-4-20250514").input_price is None
+    assert has_price("openai/gpt-4o-mini") and has_price("anthropic/claude-sonnet-4-5-20250929")
+    assert not has_price("azure/team-gpt4o") and not has_price("xai/grok-2")
 
 
 # The admin's registry (models.toml)

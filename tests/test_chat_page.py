@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -28,8 +29,6 @@ from tests.test_chat import (
     wait_for,
 )
 
-OTHER = "__other__"
-
 
 def with_keys(services: Services, fake: FakeProviders, user: UserPublic, *providers: str) -> None:
     """Valid keys saved before signing in, so the page's first catalog already has them."""
@@ -47,13 +46,12 @@ def send(at: AppTest, text: str, key: str = "chat_input") -> AppTest:
     return at
 
 
-def pick(at: AppTest, model_ref: str) -> AppTest:
-    """Select a listed model, or type one under Other."""
-    if model_ref in at.selectbox(key="chat_model").options:
-        at.selectbox(key="chat_model").set_value(model_ref).run()
-    else:
-        at.selectbox(key="chat_model").set_value(OTHER).run()
-        at.text_input(key="chat_model_id").input(model_ref).run()
+def pick(at: AppTest, model_ref: str, key: str = "chat_model") -> AppTest:
+    """Select one of the user's models, or type an ID that is none of them."""
+    box = at.selectbox(key=key)
+    if box.format_func(model_ref) not in box.options:
+        box.options.append(model_ref)  # a typed new option: the browser sends the text as typed
+    box.set_value(model_ref).run()
     assert not at.exception, at.exception
     return at
 
@@ -297,9 +295,9 @@ def test_bad_settings_are_refused_and_change_nothing(
     with_keys(services, fake, alice, "openai")
     at = send(chat_page(), "Hi")
     conversation = saved(services, alice)
-    at.text_area(key=f"chat_system:{conversation.id}").input("bell \x07")
+    at.text_area(key=f"chat_system:{conversation.id}").input("x" * 20_001)
     at.button(key=f"chat_settings_apply:{conversation.id}").click().run()
-    assert any("control character" in e.value for e in at.error)
+    assert any("system prompt is too long" in e.value for e in at.error)
     assert saved(services, alice).settings == conversation.settings
 
 
@@ -350,6 +348,21 @@ def test_compare_two_or_three_models_side_by_side(services: Services, fake: Fake
     assert len(columns) == 2
     assert [md.value for md in columns[0].markdown] == [fake.reply_text("openai", "gpt-4o")]
     assert [e.value for e in columns[1].error] == ["No xAI key is saved. Add one in Profile → Provider Keys → xAI."]
+
+
+def test_compare_shows_a_dash_for_an_unknown_price_never_zero(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    fake.models["anthropic"] += ["claude-sonnet-4-20250514"]  # litellm would price it at $0 without knowing it
+    with_keys(services, fake, alice, "openai", "anthropic")
+    at = chat_page()
+    at.segmented_control(key="chat_mode").set_value("Compare").run()
+    at.multiselect(key="compare_models").set_value(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-20250514"]).run()
+    send(at, "What does it cost?", key="compare_input")
+    columns = [column for column in at.columns if column.subheader and column.markdown]
+    (priced,), (unpriced,) = ([c.value for c in column.caption] for column in columns)
+    assert unpriced.endswith(" tokens/s · cost —") and "$" not in unpriced
+    assert re.fullmatch(r"first token after \d+\.\d\d s · (?:[\d,]+|—) tokens/s · cost \$0\.0000\d\d", priced)
 
 
 def test_stop_during_a_comparison_keeps_every_column(
@@ -503,27 +516,21 @@ def test_open_chat_with_asks_chat_for_a_model(monkeypatch: pytest.MonkeyPatch) -
 
 
 @pytest.mark.parametrize(
-    ("requested", "selected", "typed"),
+    ("requested", "shown"),
     [
-        ("anthropic/claude-3-5-haiku", "anthropic/claude-3-5-haiku", None),
-        ("azure/not-listed", OTHER, "azure/not-listed"),
+        ("anthropic/claude-3-5-haiku", "Claude 3.5 Haiku — claude-3-5-haiku · Anthropic"),
+        ("azure/not-listed", "azure/not-listed"),
     ],
 )
 def test_chat_opens_with_the_requested_model(
-    services: Services,
-    fake: FakeProviders,
-    alice: UserPublic,
-    requested: str,
-    selected: str,
-    typed: str | None,
+    services: Services, fake: FakeProviders, alice: UserPublic, requested: str, shown: str
 ) -> None:
     with_keys(services, fake, alice, "openai", "anthropic", "azure")
     at = open_page(signed_in(), "models")
     at.session_state[f"chat_open_with:{alice.id}"] = requested  # what open_chat_with leaves (tested above)
     open_page(at, "chat")
-    assert at.selectbox(key="chat_model").value == selected
-    if typed:
-        assert at.text_input(key="chat_model_id").value == typed
+    picker = at.selectbox(key="chat_model")
+    assert picker.value == requested and picker.options[picker.index] == shown
     send(at, "Hi")
     assert saved(services, alice).messages[-1].model == requested
 

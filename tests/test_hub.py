@@ -9,6 +9,7 @@ from core.hub import GATED_MESSAGE, HubError, check_user_access, clean_repo_id
 from core.services import Services
 from core.users import UserPublic
 from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub
+from tests.test_app import open_page, signed_in
 
 GUIDE_MESSAGE = (
     "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "
@@ -71,3 +72,33 @@ def test_repo_ids_are_validated(text: str) -> None:
 
 def test_repo_id_is_trimmed() -> None:
     assert clean_repo_id("  meta-llama/Meta-Llama-3-8B  ") == "meta-llama/Meta-Llama-3-8B"
+
+
+def test_the_gated_and_not_found_errors_carry_the_model_page(services: Services, hub: FakeHub, alice: UserPublic):
+    save_token(services, alice, "hf_test_reader_token")
+    with pytest.raises(HubError) as gated:
+        check(services, alice, GATED_REPO)
+    assert gated.value.page_url == f"{hub.url}/{GATED_REPO}"
+    with pytest.raises(HubError) as missing:
+        check(services, alice, "nobody/nothing")
+    assert missing.value.page_url == f"{hub.url}/nobody/nothing"
+    save_token(services, alice, "hf_revoked_token_123456")
+    with pytest.raises(HubError) as rejected:
+        check(services, alice, OPEN_REPO)
+    assert rejected.value.page_url is None, "the fix is on Profile, not on the model page"
+
+
+def test_the_models_page_follows_the_gated_message_with_a_link_to_the_model_page(
+    services: Services, hub: FakeHub, alice: UserPublic
+) -> None:
+    save_token(services, alice, "hf_test_reader_token")
+    at = open_page(signed_in(), "models")
+    at.text_input(key="hub_repo_id").input(GATED_REPO)
+    at.button(key="hub_check").click().run()
+    assert [e.value for e in at.error] == [GUIDE_MESSAGE]
+    [link] = at.link_button
+    assert (link.proto.label, link.proto.url) == (f"Open {GATED_REPO} on Hugging Face", f"{hub.url}/{GATED_REPO}")
+    at.text_input(key="hub_repo_id").input(OPEN_REPO)
+    at.button(key="hub_check").click().run()
+    assert not at.error and not at.link_button
+    assert [s.value for s in at.success] == [f"Your token can download [{OPEN_REPO}]({hub.url}/{OPEN_REPO})."]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.services import Services
 from core.users import UserPublic
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.test_app import open_page, page_text, save_openai_key, signed_in
+from tests.test_app import card_input, open_page, page_text, save_openai_key, signed_in
 from ui.format import when
 
 SECOND_KEY = "sk-test-openai-second-key"
@@ -32,9 +32,13 @@ def table(at: AppTest, provider: str) -> pd.DataFrame:
     return at.dataframe(key=f"models_table:{provider}").value
 
 
+def model_ids(at: AppTest, provider: str) -> list[str]:
+    """The ID in each row's Model cell (`Name — id`, or the ID alone)."""
+    return [cell.rsplit(" — ", 1)[-1] for cell in table(at, provider)["Model"]]
+
+
 def source_of(at: AppTest, provider: str) -> dict[str, str]:
-    frame = table(at, provider)
-    return dict(zip(frame["Model ID"], frame["Source"], strict=True))
+    return dict(zip(model_ids(at, provider), table(at, provider)["Source"], strict=True))
 
 
 def listings(fake: FakeProviders, provider: str) -> list:
@@ -53,7 +57,7 @@ def test_listed_models_join_the_defaults_and_new_ones_are_marked(
     at.button(key="models_refresh").click().run()
     assert source_of(at, "openai")["o3-mini"] == "new"
     assert source_of(at, "openai")["gpt-4.1"] == "listed"
-    assert "1 new since the previous refresh" in page_text(at)
+    assert "New since the previous refresh: `o3-mini`" in page_text(at)
 
 
 def test_models_the_provider_no_longer_lists_drop_off(services: Services, fake: FakeProviders, alice: UserPublic):
@@ -81,7 +85,10 @@ def test_a_failed_listing_falls_back_to_the_defaults_with_the_reason(
     fake.fail("anthropic", "forbidden")
     save(services, fake, alice, "anthropic")
     at = models_page()
-    assert list(table(at, "anthropic")["Model ID"]) == ["claude-3-5-sonnet", "claude-3-5-haiku"]
+    assert list(table(at, "anthropic")["Model"]) == [
+        "Claude 3.5 Sonnet — claude-3-5-sonnet",
+        "Claude 3.5 Haiku — claude-3-5-haiku",
+    ]
     [warning] = [w.value for w in at.warning]
     assert warning.startswith("Could not list the models your Anthropic key can use")
     assert "Anthropic accepted the key but refused access (HTTP 403)" in warning
@@ -114,7 +121,7 @@ def test_a_changed_key_is_listed_again(services: Services, fake: FakeProviders, 
     assert "gpt-4.1" not in source_of(at, "openai"), "cached until the key changes"
     open_page(at, "profile")
     at.button(key="replace:openai").click().run()
-    at.text_input(key="field:openai:api_key").input(SECOND_KEY)
+    card_input(at, "openai", "api_key").input(SECOND_KEY)
     at.button(key="save:openai").click().run()
     open_page(at, "models")
     assert listings(fake, "openai")[-1].key == SECOND_KEY
@@ -127,7 +134,7 @@ def test_search_filters_a_long_list(services: Services, fake: FakeProviders, ali
     at = models_page()
     assert len(table(at, "openai")) == len(fake.models["openai"]) - 1  # all but the embedding model
     at.text_input(key="models_search:openai").input("MINI").run()
-    assert list(table(at, "openai")["Model ID"]) == ["gpt-4o-mini", "o3-mini"]
+    assert model_ids(at, "openai") == ["gpt-4o-mini", "o3-mini"]
     assert f"2 of {len(fake.models['openai']) - 1} models" in page_text(at)
 
 
@@ -143,7 +150,7 @@ def test_chat_opens_with_the_selected_model(services: Services, fake: FakeProvid
     save(services, fake, alice, "gemini")
     at = models_page()
     assert at.button(key="models_chat:gemini").disabled, "nothing selected yet"
-    row = list(table(at, "gemini")["Model ID"]).index("gemini-2.5-flash")
+    row = model_ids(at, "gemini").index("gemini-2.5-flash")
     at.session_state["models_table:gemini"] = {"selection": {"rows": [row], "columns": []}}
     at.run()
     assert at.button(key="models_chat:gemini").label == "Chat with Gemini 2.5 Flash"
@@ -172,10 +179,10 @@ def test_registry_models_show_only_to_users_with_that_key(
     save(services, fake, alice, "openai")
     save(services, fake, bob, "xai")
     alice_page = models_page("alice")
-    assert source_of(alice_page, "openai")["team-finetune"] == "registry"
+    assert source_of(alice_page, "openai")["team-finetune"] == "registry · not offered to your key", "not listed"
     assert "grok-team" not in page_text(alice_page) and not [d for d in alice_page.dataframe if d.key.endswith("xai")]
     bob_page = models_page("bob")
-    assert source_of(bob_page, "xai")["grok-team"] == "registry"
+    assert source_of(bob_page, "xai")["grok-team"] == "registry · not offered to your key"
     assert [d.key for d in bob_page.dataframe] == ["models_table:xai"]
 
 
@@ -250,7 +257,7 @@ def test_deployments_appear_on_models_for_their_user_only(
     save(services, fake, bob, "azure", "bob-azure-key-000000")
     services.deployments.add(alice.id, "azure", "alice-deployment")
     alice_page = models_page("alice")
-    assert source_of(alice_page, "azure") == {"alice-deployment": "your deployment"}
+    assert source_of(alice_page, "azure") == {"azure/alice-deployment": "your deployment"}
     assert "does not list its deployments" in page_text(alice_page)
     assert not alice_page.warning
     bob_page = models_page("bob")
@@ -283,4 +290,84 @@ def test_models_page_keeps_working_with_a_broken_registry(
     path.write_text("[openai\nthis is not toml")
     save(services, fake, alice, "openai")
     at = models_page()
-    assert list(table(at, "openai")["Model ID"]) == ["gpt-4o-mini", "gpt-4o"]
+    assert list(table(at, "openai")["Model"]) == ["GPT-4o mini — gpt-4o-mini", "GPT-4o — gpt-4o"]
+
+
+def test_defaults_todays_provider_does_not_list_are_flagged_and_last_and_dated_ones_shown_once(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.models["anthropic"] = ["claude-3-5-haiku-20241022", "claude-sonnet-4-5-20250929"]
+    fake.models["xai"] = ["grok-3", "grok-4"]
+    save(services, fake, alice, "anthropic")
+    save(services, fake, alice, "xai")
+    at = models_page()
+    assert model_ids(at, "anthropic") == [
+        "claude-3-5-haiku-20241022",
+        "claude-sonnet-4-5-20250929",
+        "claude-3-5-sonnet",
+    ]
+    names = list(table(at, "anthropic")["Model"])
+    assert (names[0], names[-1]) == (
+        "Claude 3.5 Haiku — claude-3-5-haiku-20241022",
+        "Claude 3.5 Sonnet — claude-3-5-sonnet",
+    )
+    assert list(table(at, "anthropic")["Source"]) == ["default", "listed", "default · not offered to your key"]
+    assert list(table(at, "xai")["Source"])[-2:] == ["default · not offered to your key"] * 2
+    shown = page_text(at)
+    assert (
+        "Anthropic did not list `claude-3-5-sonnet` for your key at the last refresh: they are kept at the end of "
+        "the list, but will probably fail in Chat."
+    ) in shown
+    assert "xAI did not list `grok-2`, `grok-2-mini` for your key" in shown
+
+
+def test_while_no_listing_succeeded_the_defaults_are_shown_as_before(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.fail("xai", "server_error", times=None)
+    save(services, fake, alice, "xai")
+    at = models_page()
+    assert source_of(at, "xai") == {"grok-2": "default", "grok-2-mini": "default"}
+    assert "did not list" not in page_text(at)
+
+
+def test_unknown_context_windows_and_prices_show_a_dash_and_sort_as_numbers(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    fake.models["openai"] += ["company-finetune"]  # litellm knows nothing about it
+    save(services, fake, alice, "openai")
+    at = models_page()
+    element = at.dataframe(key="models_table:openai")
+    assert element.proto.placeholder == "—", "what the browser draws in a missing cell (its default: 'None')"
+    frame = element.value
+    unknown = frame[frame["Model"] == "company-finetune"].iloc[0]
+    assert all(pd.isna(unknown[column]) for column in ("Context", "Input $/1M", "Output $/1M"))
+    known = frame[frame["Model"] == "GPT-4o — gpt-4o"].iloc[0]
+    assert known["Context"] > 0 and known["Input $/1M"] > 0
+    assert all(pd.api.types.is_numeric_dtype(frame[c]) for c in ("Context", "Input $/1M", "Output $/1M"))
+
+
+def test_each_model_is_named_once_with_its_id(services: Services, fake: FakeProviders, alice: UserPublic):
+    fake.models["openai"] += ["gpt-4.1"]
+    fake.models["gemini"] += ["gemini-2.5-flash"]
+    save(services, fake, alice, "openai")
+    save(services, fake, alice, "gemini")
+    at = models_page()
+    assert list(table(at, "openai").columns) == ["Model", "Source", "Context", "Input $/1M", "Output $/1M"]
+    assert list(table(at, "openai")["Model"]) == ["GPT-4o mini — gpt-4o-mini", "GPT-4o — gpt-4o", "gpt-4.1"]
+    assert "Gemini 2.5 Flash — gemini-2.5-flash" in list(table(at, "gemini")["Model"])
+
+
+def test_the_models_new_since_the_previous_refresh_are_named(
+    services: Services, fake: FakeProviders, alice: UserPublic
+):
+    save(services, fake, alice, "openai")
+    at = models_page()
+    assert "New since" not in page_text(at), "a first listing has nothing to compare with"
+    fake.models["openai"] += ["o3-mini", "gpt-4.1"]
+    at.button(key="models_refresh").click().run()
+    assert "New since the previous refresh: `o3-mini`, `gpt-4.1`" in page_text(at)
+    fake.models["openai"] += [f"gpt-test-{n}" for n in range(12)]
+    at.button(key="models_refresh").click().run()
+    named = ", ".join(f"`gpt-test-{n}`" for n in range(10))
+    assert f"New since the previous refresh: {named} and 2 more (marked *new*)" in page_text(at)
