@@ -26,6 +26,7 @@ from core.conversations import (
 from core.credentials import CredentialStore
 from core.endpoints import validate_endpoint
 from core.errors import (
+    AccountInactive,
     AppError,
     CredentialUnreadable,
     InvalidEndpoint,
@@ -36,6 +37,7 @@ from core.errors import (
     UnknownModel,
 )
 from core.llm import litellm, no_redirect_client
+from core.model_info import has_price
 from core.providers import ProviderSpec
 from core.redaction import secrets_in_use
 
@@ -53,6 +55,8 @@ FIRST_TEXT_HANDOFF_SECONDS = 0.05
 # the GIL. A provider that answers within it is shown first; a slower one only after the message is saved.
 HEAD_START_SECONDS = 0.025
 RETRY_BASE_SECONDS = 0.5
+# How often a streaming reply checks that its account may still use the key (disabled or deleted: it stops).
+ACCOUNT_CHECK_SECONDS = 1.0
 
 # Failures that happen before a provider was called, by the kind name a saved message records.
 _LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
@@ -60,6 +64,7 @@ _LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
     (CredentialUnreadable, "unreadable_credential"),
     (InvalidEndpoint, "invalid_endpoint"),
     (UnknownModel, "unknown_model"),
+    (AccountInactive, "account_inactive"),
 )
 # Kinds whose fix is on the Profile page.
 PROFILE_FIXES = frozenset({"missing_credential", "unreadable_credential", "invalid_endpoint", "rejected_key"})
@@ -201,7 +206,8 @@ def explain_error(error: Exception, target: ModelTarget, partial: bool = False, 
 
 def price(litellm_model: str, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
     """What a reply cost in USD at litellm's known price for the model; None when the price is unknown."""
-    if prompt_tokens is None or completion_tokens is None:
+    # litellm prices a model missing from its map that it can still place (e.g. a dated Claude) at $0.
+    if prompt_tokens is None or completion_tokens is None or not has_price(litellm_model):
         return None
     try:
         prompt_cost, completion_cost = litellm().cost_per_token(
@@ -228,6 +234,7 @@ class ReplyStream:
         retries: int = 0,
         max_wait: float = 0.0,
         on_settled: Callable[[ReplyStream], None] | None = None,
+        still_allowed: Callable[[], bool] | None = None,
     ) -> None:
         self.model_ref = model_ref
         self.target = target
@@ -246,6 +253,7 @@ class ReplyStream:
         self._retries = retries
         self._max_wait = max_wait
         self._on_settled = on_settled
+        self._still_allowed = still_allowed
         self._usage: Any = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -284,8 +292,13 @@ class ReplyStream:
         self.started_at = time.perf_counter()
         failure: Exception | None = None
         chunks = self._chunks(open_stream)
+        next_check = self.started_at + ACCOUNT_CHECK_SECONDS
         try:
             for chunk in chunks:
+                if self._still_allowed is not None and time.perf_counter() >= next_check:
+                    next_check = time.perf_counter() + ACCOUNT_CHECK_SECONDS
+                    if not self._still_allowed():
+                        raise AccountInactive()
                 # Per-chunk work is kept to attribute reads and one string append.
                 choices = getattr(chunk, "choices", None)
                 delta = choices[0].delta.content if choices and choices[0].delta else None
@@ -346,6 +359,7 @@ class ReplyStream:
                 self.stopped = self.interrupted = True
             elif isinstance(failure, AppError):  # e.g. the key was deleted since the reply was prepared
                 self.error = failure
+                self.interrupted = bool(self.text)
             elif failure is not None and self.target is not None:
                 self.error = explain_error(failure, self.target, partial=bool(self.text), attempts=self.attempts)
                 self.interrupted = bool(self.text)
@@ -384,7 +398,12 @@ def _record_use(credentials: CredentialStore, user_id: int, provider_id: str) ->
 
     def record(reply: ReplyStream) -> None:
         try:
-            credentials.record_use(user_id, provider_id, str(reply.error) if reply.error else None)
+            credentials.record_use(
+                user_id,
+                provider_id,
+                str(reply.error) if reply.error else None,
+                kind=error_kind(reply.error) if reply.error else None,
+            )
         except Exception:
             log.warning("could not record the use of a %s credential", provider_id, exc_info=True)
 
@@ -463,6 +482,7 @@ def _reply(
         retries=settings.max_retries,
         max_wait=settings.retry_max_wait,
         on_settled=_record_use(credentials, user_id, spec.id),
+        still_allowed=lambda: credentials.account_active(user_id),
     )
 
 

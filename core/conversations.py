@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -14,6 +12,7 @@ from sqlmodel import Session, col, delete, select
 from core.db import session
 from core.errors import AppError, InvalidInput
 from core.schema import ChatConversation, ChatMessage, utcnow
+from core.validation import strip_unsafe
 
 DEFAULT_MAX_TOKENS = 4096  # providers need a bound (Anthropic rejects a request without one); fits every default model
 MAX_TOKENS_LIMIT = 65_536
@@ -129,7 +128,7 @@ class ConversationSummary:
 
 def title_from(text: str) -> str:
     """A conversation's title from its first message: the first line, shortened."""
-    line = next((line for line in text.splitlines() if line.strip()), "")
+    line = next((line for line in strip_unsafe(text).splitlines() if line.strip()), "")
     title = " ".join(line.split())
     if len(title) > TITLE_FROM_MESSAGE_CHARS:
         title = title[: TITLE_FROM_MESSAGE_CHARS - 1].rstrip() + "…"
@@ -137,19 +136,19 @@ def title_from(text: str) -> str:
 
 
 def clean_title(text: str | None) -> str:
-    title = " ".join((text or "").split())
+    """A chat's title: one line, invisible control characters removed, not empty, not too long."""
+    title = " ".join(strip_unsafe(text).split())
     if not title:
         raise InvalidInput("The title is empty. Type a name for this chat.", "title")
-    if any(unicodedata.category(char).startswith("C") for char in title):
-        raise InvalidInput("The title contains a control character. Type a plain name.", "title")
     if len(title) > MAX_TITLE_CHARS:
         raise InvalidInput(f"The title is too long (over {MAX_TITLE_CHARS} characters).", "title")
     return title
 
 
 def clean_prompt(text: str | None) -> str:
-    """A message the user sends: not empty, not absurdly long; line breaks and spacing kept."""
-    text = (text or "").strip()
+    """A message the user sends: not empty, not absurdly long; line breaks and spacing kept, invisible control
+    characters removed."""
+    text = strip_unsafe(text).strip()
     if not text:
         raise InvalidInput("The message is empty.", "prompt")
     if len(text) > MAX_PROMPT_CHARS:
@@ -157,16 +156,11 @@ def clean_prompt(text: str | None) -> str:
     return text
 
 
-_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
 def clean_settings(system_prompt: str | None, temperature: float | None, max_tokens: int | None) -> GenerationSettings:
     """Validate what the settings panel holds; InvalidInput names the field that is wrong."""
-    prompt = (system_prompt or "").strip()
+    prompt = strip_unsafe(system_prompt).strip()
     if len(prompt) > MAX_SYSTEM_PROMPT_CHARS:
         raise InvalidInput(f"The system prompt is too long (over {MAX_SYSTEM_PROMPT_CHARS:,} characters).", "system")
-    if _CONTROL_EXCEPT_LINES.search(prompt):
-        raise InvalidInput("The system prompt contains a control character.", "system")
     if temperature is not None and not 0.0 <= float(temperature) <= MAX_TEMPERATURE:
         raise InvalidInput(f"Temperature goes from 0 to {MAX_TEMPERATURE:g}.", "temperature")
     tokens = DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens)

@@ -26,7 +26,10 @@ from core.schema import Credential, Deployment
 
 MAX_DEPLOYMENTS = 100
 PROBE_MESSAGES = ({"role": "user", "content": "Hi"},)
-NAME_RULE = "Deployment names are 2–64 characters: letters, digits, '-', '_' or '.'."
+NAME_RULE = (
+    "Deployment names are 2–64 characters: letters, digits, '-', '_' or '.', starting with a letter or digit "
+    "(no '..', no dot at the end)."
+)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ from core.providers import ProviderSpec, chat_providers
 log = logging.getLogger(__name__)
 
 MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
-DEPLOYMENT_NAME = re.compile(r"^[A-Za-z0-9._-]{2,64}$")
+# Azure deployment names: 2-64 letters, digits, '-', '_', '.', starting with a letter or digit, never `..` or a
+# trailing dot (the name becomes part of the request's URL path).
+DEPLOYMENT_NAME = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._-]{0,62}[A-Za-z0-9_-]$")
 MAX_LABEL_CHARS = 100
 MAX_FILE_BYTES = 1_000_000
 
@@ -57,7 +59,9 @@ def _entry(spec: ProviderSpec, item: Any, where: str) -> RegistryModel | None:
         log.warning("%s: ignored the unknown key(s) %s (only id and label are read)", where, ", ".join(unknown))
     model_id, label = item.get("id"), item.get("label", "")
     if not isinstance(model_id, str) or not valid_model_id(spec, model_id.strip()):
-        rule = "2-64 letters, digits, '-', '_' or '.'" if spec.deployments else "letters, digits and ._:@- only"
+        rule = "letters, digits and ._:@- only"
+        if spec.deployments:
+            rule = "2-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
         log.warning("%s: ignored, %r is not a valid %s model ID (%s)", where, model_id, spec.label, rule)
         return None
     if not isinstance(label, str) or len(label) > MAX_LABEL_CHARS or not label.isprintable():

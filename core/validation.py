@@ -8,6 +8,9 @@ import unicodedata
 from core.errors import InvalidInput
 
 MAX_VALUE_BYTES = 4096
+# Invisible characters a chat has no use for: NUL and the other C0/C1 controls but tab and line breaks, and the
+# bidirectional embeddings, overrides and isolates that make text display in another order than it is stored.
+UNSAFE_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 API_VERSION_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2}(-preview)?|v1|latest|preview)$")
 
 
@@ -21,6 +24,12 @@ def clean_text(value: str | None, label: str, field: str) -> str:
     if any(unicodedata.category(char).startswith("C") for char in text):
         raise InvalidInput(f"{label} contains a line break or control character. Paste the value on one line.", field)
     return text
+
+
+def strip_unsafe(text: str | None) -> str:
+    """Text a person wrote for a chat (a message, a title, a system prompt) without invisible control and
+    direction-override characters; everything else, line breaks included, is kept."""
+    return UNSAFE_IN_TEXT.sub("", text or "")
 
 
 def clean_secret(value: str | None, label: str, field: str) -> str:

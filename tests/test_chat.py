@@ -799,3 +799,30 @@ def test_a_prepared_reply_holds_no_key(keyed: Services, alice: UserPublic) -> No
     list(turn.batches())
     assert turn.finish().error is None
     assert not [text for text in reachable_strings(turn) if ALICE_KEYS["azure"] in text]
+
+
+@pytest.mark.parametrize("change", ["disable", "delete"])
+def test_a_reply_stops_when_its_account_is_disabled_or_deleted(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, change: str
+) -> None:
+    fake.reply, fake.chunks, fake.pace = "word " * 60, 60, 0.05  # a 3 s reply
+    turn = send(keyed, alice, "Tell me a long story")
+    texts = []
+    for text in turn.batches():
+        texts.append(text)
+        if len(texts) == 2:
+            if change == "disable":
+                keyed.accounts.set_disabled("alice", True)
+            else:
+                keyed.users.delete("alice")
+    reply = turn.reply
+    assert reply.error is not None and "signed out or disabled" in str(reply.error)
+    assert reply.interrupted and reply.text and len(reply.text) < len(fake.reply), "stopped, what arrived is kept"
+
+
+def test_a_disabled_accounts_keys_are_not_used(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
+    keyed.accounts.set_disabled("alice", True)
+    turn = send(keyed, alice, "Anyone there?")
+    assert list(turn.batches()) == []
+    assert turn.reply.error is not None and "disabled" in str(turn.reply.error)
+    assert chat_posts(fake) == []

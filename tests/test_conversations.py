@@ -16,6 +16,7 @@ from core.conversations import (
     ConversationStore,
     GenerationSettings,
     Message,
+    clean_prompt,
     clean_settings,
     title_from,
 )
@@ -91,7 +92,9 @@ def test_rename_is_cleaned_and_refuses_empty_or_odd_titles(services: Services, a
     store = services.conversations
     conversation_id = chat(store, alice, "hi")
     assert store.rename(alice.id, conversation_id, "  Trip   plans ") == "Trip plans"
-    for bad in ("", "   ", "a\x00b", "t" * (MAX_TITLE_CHARS + 1)):
+    assert store.rename(alice.id, conversation_id, "a\x00b\u202e") == "ab", "invisible characters are removed"
+    assert store.rename(alice.id, conversation_id, "  Trip   plans ") == "Trip plans"
+    for bad in ("", "   ", "\x00\u202e", "t" * (MAX_TITLE_CHARS + 1)):
         with pytest.raises(InvalidInput):
             store.rename(alice.id, conversation_id, bad)
     assert store.get(alice.id, conversation_id).title == "Trip plans"
@@ -110,7 +113,6 @@ def test_settings_are_kept_per_conversation(services: Services, alice: UserPubli
     ("system", "temperature", "max_tokens", "field"),
     [
         ("x" * 20_001, None, 100, "system"),
-        ("bell \x07", None, 100, "system"),
         ("", -0.1, 100, "temperature"),
         ("", 2.5, 100, "temperature"),
         ("", None, 0, "max_tokens"),
@@ -262,3 +264,27 @@ def test_cost_wording() -> None:
     assert describe_reply(reply("x", prompt_tokens=1, completion_tokens=2, cost=0.5, interrupted=True)).endswith(
         "1 in / 2 out tokens · cost $0.5000 · interrupted"
     )
+
+
+# NUL, a bell, C1 controls, right-to-left override and isolate characters: the same cleaning everywhere.
+UNSAFE = "a\x00b\x07c\x85d\u202ee\u2066f\u2069"
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["message", "title from the message", "rename", "system prompt"],
+)
+def test_invisible_control_characters_are_cleaned_the_same_way_everywhere(
+    services: Services, alice: UserPublic, where: str
+) -> None:
+    store = services.conversations
+    created = store.create(alice.id, first=Message("user", clean_prompt(f"Hi {UNSAFE}\n\tsecond line")))
+    cleaned = {
+        "message": lambda: store.get(alice.id, created.id).messages[0].content,
+        "title from the message": lambda: store.get(alice.id, created.id).title,
+        "rename": lambda: store.rename(alice.id, created.id, UNSAFE),
+        "system prompt": lambda: clean_settings(UNSAFE, None, None).system_prompt,
+    }[where]()
+    assert "abcdef" in cleaned and not (set(cleaned) & set("\x00\x07\x85\u202e\u2066\u2069"))
+    if where == "message":
+        assert cleaned.endswith("\n\tsecond line"), "line breaks and tabs are kept"

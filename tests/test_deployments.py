@@ -41,7 +41,11 @@ def test_valid_deployment_names(name: str):
 
 
 @pytest.mark.parametrize(
-    "name", ["", "   ", None, "a", "x" * 65, "has space", "slash/name", "semi;colon", "ünïcode", "tab\tname", "a:b"]
+    "name",
+    [
+        *["", "   ", None, "a", "x" * 65, "has space", "slash/name", "semi;colon", "ünïcode", "tab\tname", "a:b"],
+        *["..", "a..b", ".hidden", "trailing.", "-dash"],
+    ],
 )
 def test_malformed_deployment_names_are_refused_at_the_field(azure: Services, fake: FakeProviders, alice, name):
     with pytest.raises(InvalidInput) as caught:

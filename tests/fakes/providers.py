@@ -726,7 +726,11 @@ class _Handler(LoopbackHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         content = stream.content[: max(1, len(stream.content) // 2)] if cut else stream.content
-        for frame in (*stream.head, *content):
+        for frame in stream.head:
+            self._write_chunk(frame)
+        for frame in content:
+            if self.server.fake.pace and self.server.fake._stopping.wait(self.server.fake.pace):
+                return
             self._write_chunk(frame)
         if cut:
             self._abort()
@@ -748,7 +752,7 @@ class FakeProviders(LoopbackFake):
     """In-process fake of five LLM provider HTTP APIs; see the module docstring for routes.
 
     Configure through the public attributes (``keys``, ``models``, ``reply``,
-    ``chunks``, ``page_size``, ``methods``, ``lists_deployments``), inject
+    ``chunks``, ``pace``, ``page_size``, ``methods``, ``lists_deployments``), inject
     failures with :meth:`fail`, inspect :attr:`requests`.
     """
 
@@ -760,6 +764,7 @@ class FakeProviders(LoopbackFake):
         self.models: dict[str, list[str]] = {}
         self.reply: str | None = None
         self.chunks: int = 5
+        self.pace: float = 0.0  # seconds before each content frame of a stream (a provider that writes slowly)
         self.page_size: int | None = None
         self.methods: dict[str, tuple[str, ...]] = {}
         self.lists_deployments: bool = True
@@ -820,6 +825,7 @@ class FakeProviders(LoopbackFake):
         self.models = {provider: list(models) for provider, models in DEFAULT_MODELS.items()}
         self.reply = None
         self.chunks = 5
+        self.pace = 0.0
         self.page_size = None
         self.methods = {}
         self.lists_deployments = True
