@@ -6,7 +6,7 @@ anything of its own. The model, key and base come from `st.secrets` (set by the 
 
 import streamlit as st
 
-from core.llm import litellm
+from core.providers.client import litellm
 
 prompt = st.chat_input("Message", key="chat_input")
 if prompt:

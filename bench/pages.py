@@ -25,9 +25,9 @@ from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from bench.measure import Sample, cpu_seconds, cpu_since
 from bench.streams import PROMPT, check_reply
-from core.discovery import DiscoveredModel
+from core.accounts.users import UserPublic
+from core.providers.listing import DiscoveredModel
 from core.services import Services
-from core.users import UserPublic
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench password 1"  # noqa: S105 (the benchmark's throwaway account)

@@ -28,11 +28,11 @@ import httpx
 from bench import pages, streams
 from bench.fake_server import reply_text
 from bench.measure import Row, Sample, interleave, repeat, summarize
-from core import llm
+from core.accounts.users import UserPublic
 from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
-from core.crypto import generate_master_key
+from core.providers import client as llm
+from core.security.crypto import generate_master_key
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.fakes.providers import DEFAULT_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from types import ModuleType
 import httpx
 
 from bench.measure import Sample, cpu_seconds, cpu_since
-from core.chat import send_message
-from core.conversations import Conversation
+from core.chat.conversations import Conversation
+from core.chat.reply import send_message
 from core.services import Services
 
 MESSAGES = [{"role": "user", "content": "Tell me a story."}]

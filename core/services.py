@@ -8,19 +8,20 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from core.accounts.service import Accounts
+from core.accounts.sessions import SessionStore
+from core.accounts.throttle import SignInThrottle
+from core.accounts.users import UserStore
+from core.chat.conversations import ConversationStore
 from core.config import Settings, strip_server_keys
-from core.conversations import ConversationStore
-from core.credentials import CredentialStore
-from core.crypto import KeyRing
-from core.db import make_engine
-from core.deployments import DeploymentStore
-from core.key_rotation import check_master_key
-from core.keys import load_key_ring
-from core.listings import ListingStore
-from core.sessions import SessionStore
-from core.signin import Accounts
-from core.throttle import SignInThrottle
-from core.users import UserStore
+from core.credentials.rotation import check_master_key
+from core.credentials.store import CredentialStore
+from core.db.engine import make_engine
+from core.models.catalog import Catalog
+from core.models.deployments import DeploymentStore
+from core.models.listings import ListingStore
+from core.security.crypto import KeyRing
+from core.security.keys import load_key_ring
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Services:
     deployments: DeploymentStore
     sessions: SessionStore
     accounts: Accounts
+    catalog: Catalog
 
 
 def open_services(settings: Settings) -> Services:
@@ -53,16 +55,19 @@ def open_services(settings: Settings) -> Services:
         log.warning(warning)
     users, throttle = UserStore(engine), SignInThrottle(engine)
     sessions = SessionStore(engine, lifetime=timedelta(days=settings.cookie_expiry_days))
+    credentials = CredentialStore(engine, key_ring, settings.allow_endpoints)
+    listings, deployments = ListingStore(engine), DeploymentStore(engine)
     return Services(
         settings=settings,
         engine=engine,
         key_ring=key_ring,
         users=users,
-        credentials=CredentialStore(engine, key_ring, settings.allow_endpoints),
+        credentials=credentials,
         conversations=ConversationStore(engine),
         throttle=throttle,
-        listings=ListingStore(engine),
-        deployments=DeploymentStore(engine),
+        listings=listings,
+        deployments=deployments,
         sessions=sessions,
         accounts=Accounts(users, throttle, sessions),
+        catalog=Catalog(credentials, listings, deployments, settings),
     )

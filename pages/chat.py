@@ -3,10 +3,8 @@
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core.catalog import available_models, find_model, resolve_model
-from core.chat import PROFILE_FIXES, Turn, regenerate, send_message
-from core.compare import MAX_MODELS, CompareResult, start_compare
-from core.conversations import (
+from core.chat.compare import MAX_MODELS, CompareResult, start_compare
+from core.chat.conversations import (
     MAX_PROMPT_CHARS,
     MAX_TEMPERATURE,
     MAX_TOKENS_LIMIT,
@@ -15,8 +13,12 @@ from core.conversations import (
     Message,
     clean_settings,
 )
+from core.chat.export import describe_reply, describe_speed, describe_usage, export_name, to_json, to_markdown
+from core.chat.reply import Turn, regenerate, send_message
 from core.errors import AppError
-from core.export import describe_reply, describe_speed, describe_usage, export_name, to_json, to_markdown
+from core.models.catalog import available_models, find_model
+from core.models.target import resolve_model
+from core.providers.failures import PROFILE_FIXES
 from ui.chat_state import (
     current_conversation,
     in_flight,

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 import pandas as pd
 import streamlit as st
 
-from core.catalog import NOT_OFFERED_TAG, ModelChoice, ProviderSection, search_models
+from core.chat.export import DASH
 from core.errors import AppError
-from core.export import DASH
-from core.hub import HubError, check_user_access
+from core.local.access import check_user_access
+from core.models.catalog import NOT_OFFERED_TAG, ModelChoice, ProviderSection, search_models
+from core.providers.hub import HubError
 from ui.chat_state import open_chat_with
 from ui.format import when
 from ui.signin import require_user

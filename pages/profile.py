@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core.credentials import CredentialPublic, KeyStatus
-from core.health import RESULT_LABELS, KeyTestResult
-from core.providers import PROVIDERS, ProviderSpec
+from core.credentials.key_test import RESULT_LABELS, KeyTestResult
+from core.credentials.store import CredentialPublic, KeyStatus
+from core.providers.registry import PROVIDERS, ProviderSpec
 from ui import azure_deployments
 from ui.account import account_section
 from ui.credential_actions import (

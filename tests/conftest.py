@@ -11,10 +11,10 @@ import pytest
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "0"
 
+from core.accounts.users import UserPublic
 from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
-from core.crypto import generate_master_key
+from core.security.crypto import generate_master_key
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.accounts.users import UserPublic
 from core.config import load_settings
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.conftest import PASSWORD
 from tests.fakes.providers import FakeProviders
 

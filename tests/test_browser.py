@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
-from core.crypto import generate_master_key
+from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.conftest import PASSWORD
 from tests.fakes.providers import FakeProviders
@@ -98,7 +98,7 @@ def running_server(folder: Path, fake: FakeProviders, admin_cli: bool = True) ->
         **{variable: fake.base(provider) for provider, variable in BASE_URL_VARIABLES.items()},
     }
     if admin_cli:
-        command = [sys.executable, "-m", "core.admin", "add-user", "alice", "--name", "Alice Example"]
+        command = [sys.executable, "-m", "core.cli", "add-user", "alice", "--name", "Alice Example"]
         command += ["--email", "a@x.io"]
         subprocess.run(command, input=PASSWORD, text=True, env=environ, cwd=ROOT, check=True, capture_output=True)
     else:

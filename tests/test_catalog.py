@@ -10,26 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.catalog import (
-    ModelSource,
-    ProviderSection,
-    available_models,
-    find_model,
-    load_catalog,
-    resolve_model,
-    search_models,
-)
-from core.chat import call_arguments
+from core.accounts.users import UserPublic
 from core.config import load_settings
-from core.discovery import DiscoveredModel, is_chat_model
-from core.listings import MAX_AGE, RETRY_FAILED_AFTER, refresh_listings
-from core.llm import litellm
-from core.model_info import NOT_CHAT_MODES, PER_MILLION, has_price, model_info
-from core.providers import get_provider
-from core.registry import load_registry
-from core.schema import utcnow
+from core.db.tables import utcnow
+from core.models.catalog import ModelSource, ProviderSection, available_models, find_model, search_models
+from core.models.listings import MAX_AGE, RETRY_FAILED_AFTER, refresh_listings
+from core.models.model_info import NOT_CHAT_MODES, PER_MILLION, has_price, model_info
+from core.models.registry_file import load_registry
+from core.models.target import resolve_model
+from core.providers.client import call_arguments, litellm
+from core.providers.listing import DiscoveredModel, is_chat_model
+from core.providers.registry import get_provider
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +59,7 @@ def expected_ids(fake: FakeProviders, provider: str) -> list[str]:
 def test_what_the_key_can_use_joins_the_defaults(services: Services, fake: FakeProviders, alice: UserPublic, provider):
     fake.models[provider] += [f"{provider}-extra-chat-1", f"{provider}-extra-chat-2", "text-embedding-004"]
     save(services, fake, alice, provider)
-    sections = load_catalog(services, alice.id)
+    sections = services.catalog.load(alice.id)
     assert ids(sections, provider) == expected_ids(fake, provider)
     sources = {m.model_id: m.source for m in section(sections, provider).models}
     assert {sources[m.id] for m in get_provider(provider).default_models} == {ModelSource.DEFAULT}
@@ -79,14 +71,14 @@ def test_what_the_key_can_use_joins_the_defaults(services: Services, fake: FakeP
 def test_defaults_stay_when_the_provider_stops_listing_them(services: Services, fake: FakeProviders, alice):
     fake.models["openai"] = ["gpt-4.1"]
     save(services, fake, alice, "openai")
-    models = section(load_catalog(services, alice.id), "openai").models
+    models = section(services.catalog.load(alice.id), "openai").models
     assert [(m.model_id, m.offered) for m in models] == [("gpt-4.1", True), ("gpt-4o-mini", False), ("gpt-4o", False)]
 
 
 def test_anthropic_latest_ids_are_the_guides_defaults_not_new_models(services: Services, fake: FakeProviders, alice):
     fake.models["anthropic"] += ["claude-sonnet-4-5"]
     save(services, fake, alice, "anthropic")
-    models = section(load_catalog(services, alice.id), "anthropic").models
+    models = section(services.catalog.load(alice.id), "anthropic").models
     assert [(m.model_id, m.source) for m in models] == [
         ("claude-3-5-sonnet", ModelSource.DEFAULT),
         ("claude-3-5-haiku", ModelSource.DEFAULT),
@@ -97,22 +89,22 @@ def test_anthropic_latest_ids_are_the_guides_defaults_not_new_models(services: S
 
 def test_new_models_are_marked_until_the_next_refresh(services: Services, fake: FakeProviders, alice: UserPublic):
     save(services, fake, alice, "openai")
-    first = section(load_catalog(services, alice.id), "openai")
+    first = section(services.catalog.load(alice.id), "openai")
     assert first.new_count == 0, "a first listing has nothing to compare with"
     fake.models["openai"] += ["gpt-4.1"]
-    second = section(load_catalog(services, alice.id, refresh=True), "openai")
+    second = section(services.catalog.load(alice.id, refresh=True), "openai")
     assert [m.model_id for m in second.models if m.new] == ["gpt-4.1"]
-    assert section(load_catalog(services, alice.id), "openai").new_count == 1, "kept until the next refresh"
-    third = section(load_catalog(services, alice.id, refresh=True), "openai")
+    assert section(services.catalog.load(alice.id), "openai").new_count == 1, "kept until the next refresh"
+    third = section(services.catalog.load(alice.id, refresh=True), "openai")
     assert third.new_count == 0 and "gpt-4.1" in [m.model_id for m in third.models]
 
 
 def test_models_no_longer_listed_drop_off_and_are_named(services: Services, fake: FakeProviders, alice: UserPublic):
     fake.models["xai"] += ["grok-3", "grok-3-mini"]
     save(services, fake, alice, "xai")
-    load_catalog(services, alice.id)
+    services.catalog.load(alice.id)
     fake.models["xai"].remove("grok-3")
-    xai = section(load_catalog(services, alice.id, refresh=True), "xai")
+    xai = section(services.catalog.load(alice.id, refresh=True), "xai")
     assert "grok-3" not in [m.model_id for m in xai.models]
     assert xai.dropped == ("grok-3",)
 
@@ -121,7 +113,7 @@ def test_gemini_models_that_cannot_generate_content_are_left_out(services: Servi
     fake.models["gemini"] += ["gemini-2.5-flash", "learnlm-semantic-retriever"]
     fake.methods["learnlm-semantic-retriever"] = ("embedContent", "countTextTokens")
     save(services, fake, alice, "gemini")
-    assert ids(load_catalog(services, alice.id), "gemini") == ["gemini-1.5-flash", "gemini-1.5-pro", "gemini-2.5-flash"]
+    assert ids(services.catalog.load(alice.id), "gemini") == ["gemini-1.5-flash", "gemini-1.5-pro", "gemini-2.5-flash"]
 
 
 def test_models_litellm_knows_as_not_chat_are_left_out(services: Services, fake: FakeProviders, alice: UserPublic):
@@ -137,7 +129,7 @@ def test_models_litellm_knows_as_not_chat_are_left_out(services: Services, fake:
         pytest.skip("litellm's model map has no Gemini model only its mode marks as not chat")
     fake.models["gemini"] += not_chat[:1]
     save(services, fake, alice, "gemini")
-    assert not_chat[0] not in ids(load_catalog(services, alice.id), "gemini")
+    assert not_chat[0] not in ids(services.catalog.load(alice.id), "gemini")
 
 
 @pytest.mark.parametrize(("provider", "cursor"), [("anthropic", "after_id"), ("gemini", "pageToken")])
@@ -145,7 +137,7 @@ def test_long_listings_are_read_page_by_page(services: Services, fake: FakeProvi
     fake.models[provider] += [f"{provider}-paged-{n}" for n in range(7)]
     fake.page_size = 3
     save(services, fake, alice, provider)
-    assert ids(load_catalog(services, alice.id), provider) == expected_ids(fake, provider)
+    assert ids(services.catalog.load(alice.id), provider) == expected_ids(fake, provider)
     pages = listing_requests(fake, provider)
     assert len(pages) == 3 and cursor not in pages[0].query and all(cursor in page.query for page in pages[1:])
 
@@ -155,21 +147,21 @@ def test_a_failed_listing_falls_back_to_the_defaults_with_the_reason(
 ):
     fake.models["openai"] += ["gpt-4.1"]
     save(services, fake, alice, "openai")
-    load_catalog(services, alice.id)
+    services.catalog.load(alice.id)
     fake.fail("openai", "server_error")
-    openai = section(load_catalog(services, alice.id, refresh=True), "openai")
+    openai = section(services.catalog.load(alice.id, refresh=True), "openai")
     assert openai.listing_failed and not openai.listing.ok
     assert openai.listing.error == "OpenAI is having problems (HTTP 500)."
     assert [(m.model_id, m.offered) for m in openai.models] == [("gpt-4o-mini", True), ("gpt-4o", True)]
     fake.models["openai"] += ["o3-mini"]
-    recovered = section(load_catalog(services, alice.id, refresh=True), "openai")
+    recovered = section(services.catalog.load(alice.id, refresh=True), "openai")
     assert not recovered.listing_failed
     assert [m.model_id for m in recovered.models if m.new] == ["o3-mini"], "compared with the last good listing"
 
 
 def test_a_rejected_key_is_explained_without_the_key(services: Services, fake: FakeProviders, alice: UserPublic):
     save(services, fake, alice, "gemini", "AIza-revoked-gemini-key-0000")
-    gemini = section(load_catalog(services, alice.id), "gemini")
+    gemini = section(services.catalog.load(alice.id), "gemini")
     assert gemini.listing_failed
     assert gemini.listing.error == "Google AI (Gemini) rejected this key: it is wrong or was revoked."
     assert "revoked-gemini" not in repr(gemini)
@@ -178,11 +170,11 @@ def test_a_rejected_key_is_explained_without_the_key(services: Services, fake: F
 def test_listings_are_cached_in_the_database_across_restarts(services: Services, fake: FakeProviders, alice):
     for provider in LISTED_PROVIDERS:
         save(services, fake, alice, provider)
-    first = load_catalog(services, alice.id)
+    first = services.catalog.load(alice.id)
     assert len(fake.requests) == len(LISTED_PROVIDERS)
     fake.requests.clear()
-    assert load_catalog(services, alice.id) == first
-    assert load_catalog(open_services(load_settings()), alice.id) == first, "a restarted app reads the cache"
+    assert services.catalog.load(alice.id) == first
+    assert open_services(load_settings()).catalog.load(alice.id) == first, "a restarted app reads the cache"
     assert fake.requests == []
 
 
@@ -191,9 +183,9 @@ def test_a_changed_credential_is_listed_again_and_a_deleted_one_forgotten(
 ):
     fake.keys["openai"].add("sk-alice-second-key-0002")
     save(services, fake, alice, "openai")
-    load_catalog(services, alice.id)
+    services.catalog.load(alice.id)
     save(services, fake, alice, "openai", "sk-alice-second-key-0002")
-    load_catalog(services, alice.id)
+    services.catalog.load(alice.id)
     assert [r.key for r in listing_requests(fake, "openai")] == [DEFAULT_KEYS["openai"], "sk-alice-second-key-0002"]
     services.credentials.delete(alice.id, "openai")
     assert services.listings.get(alice.id) == {}
@@ -225,12 +217,12 @@ def test_users_never_see_each_others_listings(
     fake.keys["openai"].add("sk-bob-own-key-0000002")
     fake.models["openai"] += ["alice-only-model"]
     save(services, fake, alice, "openai")
-    load_catalog(services, alice.id)
-    assert ids(load_catalog(services, bob.id), "openai") == [], "no key, no models"
+    services.catalog.load(alice.id)
+    assert ids(services.catalog.load(bob.id), "openai") == [], "no key, no models"
     fake.models["openai"] = ["gpt-4o", "bob-only-model"]
     save(services, fake, bob, "openai", "sk-bob-own-key-0000002")
-    assert "alice-only-model" not in ids(load_catalog(services, bob.id), "openai")
-    assert "bob-only-model" not in ids(load_catalog(services, alice.id), "openai")
+    assert "alice-only-model" not in ids(services.catalog.load(bob.id), "openai")
+    assert "bob-only-model" not in ids(services.catalog.load(alice.id), "openai")
     assert services.listings.record(bob.id, "anthropic", utcnow(), models=[]) is None, "bob has no anthropic key"
     services.credentials.delete(bob.id, "openai")
     assert services.listings.get(bob.id) == {}
@@ -252,7 +244,7 @@ def test_listed_models_are_routed_to_the_provider(services: Services, fake: Fake
     model_id = f"{provider}-listed-chat-model"
     fake.models[provider] += [model_id]
     save(services, fake, alice, provider)
-    choice = next(m for m in section(load_catalog(services, alice.id), provider).models if m.model_id == model_id)
+    choice = next(m for m in section(services.catalog.load(alice.id), provider).models if m.model_id == model_id)
     target = resolve_model(choice.ref)
     assert target.litellm_model == f"{get_provider(provider).litellm_prefix}/{model_id}"
     arguments = call_arguments(target.spec, services.credentials.secrets(alice.id, provider), services.settings)
@@ -263,7 +255,7 @@ def test_listed_models_are_routed_to_the_provider(services: Services, fake: Fake
 def test_context_window_and_prices_come_from_litellm_and_the_provider(services: Services, fake: FakeProviders, alice):
     save(services, fake, alice, "openai")
     save(services, fake, alice, "gemini")
-    sections = load_catalog(services, alice.id)
+    sections = services.catalog.load(alice.id)
     gpt4o = next(m for m in section(sections, "openai").models if m.model_id == "gpt-4o")
     known = litellm().model_cost["gpt-4o"]
     assert gpt4o.context_window == known["max_input_tokens"]
@@ -278,7 +270,7 @@ def test_context_window_and_prices_come_from_litellm_and_the_provider(services: 
 def test_search_matches_every_word_in_name_or_id(services: Services, fake: FakeProviders, alice: UserPublic):
     fake.models["openai"] += ["gpt-4.1", "gpt-4.1-mini", "o3-mini"]
     save(services, fake, alice, "openai")
-    models = section(load_catalog(services, alice.id), "openai").models
+    models = section(services.catalog.load(alice.id), "openai").models
     assert [m.model_id for m in search_models(models, " MINI  4 ")] == ["gpt-4o-mini", "gpt-4.1-mini"]
     assert search_models(models, "") == models
     assert search_models(models, "nothing-like-this") == ()
@@ -295,7 +287,7 @@ def test_todays_listings_mark_the_defaults_they_do_not_serve_and_sort_them_last(
     fake.models["gemini"] = ["gemini-2.5-flash", "gemini-1.5-pro"]
     for provider in ("anthropic", "xai", "gemini"):
         save(services, fake, alice, provider)
-    sections = load_catalog(services, alice.id)
+    sections = services.catalog.load(alice.id)
 
     def rows(provider: str) -> list[tuple[str, str, bool]]:
         return [(m.model_id, m.shown_id, m.offered) for m in section(sections, provider).models]
@@ -328,7 +320,7 @@ def test_todays_listings_mark_the_defaults_they_do_not_serve_and_sort_them_last(
 def test_until_a_listing_succeeds_the_defaults_are_shown_as_offered(services: Services, fake: FakeProviders, alice):
     fake.fail("xai", "server_error", times=None)
     save(services, fake, alice, "xai")
-    xai = section(load_catalog(services, alice.id), "xai")
+    xai = section(services.catalog.load(alice.id), "xai")
     assert xai.listing_failed
     assert [(m.model_id, m.offered) for m in xai.models] == [("grok-2", True), ("grok-2-mini", True)]
 
@@ -338,7 +330,7 @@ def test_a_default_resolves_to_its_listed_dated_version_and_chat_calls_that(
 ):
     fake.models["anthropic"] = ["claude-3-5-haiku-20241022", "claude-sonnet-4-5-20250929"]
     save(services, fake, alice, "anthropic")
-    models = section(load_catalog(services, alice.id), "anthropic").models
+    models = section(services.catalog.load(alice.id), "anthropic").models
     haiku = models[0]
     assert (haiku.label, haiku.source, haiku.ref) == (
         "Claude 3.5 Haiku",
@@ -371,7 +363,7 @@ def test_of_several_versions_the_newest_is_called_and_the_others_stay_listed(
 ):
     fake.models[provider] = listed
     save(services, fake, alice, provider)
-    models = section(load_catalog(services, alice.id), provider).models
+    models = section(services.catalog.load(alice.id), provider).models
     chosen = next(m for m in models if m.model_id == default)
     assert chosen.offered and chosen.shown_id == f"{default}-{called}"
     others = [m.shown_id for m in models if m.source is ModelSource.LISTED]
@@ -381,7 +373,7 @@ def test_of_several_versions_the_newest_is_called_and_the_others_stay_listed(
 def test_the_guides_own_id_wins_over_its_dated_versions(services: Services, fake: FakeProviders, alice: UserPublic):
     fake.models["openai"] = ["gpt-4o", "gpt-4o-2024-08-06", "gpt-4o-mini"]
     save(services, fake, alice, "openai")
-    models = section(load_catalog(services, alice.id), "openai").models
+    models = section(services.catalog.load(alice.id), "openai").models
     assert [(m.shown_id, m.ref) for m in models] == [
         ("gpt-4o-mini", "openai/gpt-4o-mini"),
         ("gpt-4o", "openai/gpt-4o"),
@@ -401,7 +393,7 @@ def test_registry_entries_are_judged_by_the_listing_and_deployments_never(
     save(services, fake, alice, "openai")
     save(services, fake, alice, "azure")
     services.deployments.add(alice.id, "azure", "team-gpt4o")
-    sections = load_catalog(services, alice.id)
+    sections = services.catalog.load(alice.id)
     openai = [(m.shown_id, m.source, m.offered) for m in section(sections, "openai").models]
     assert ("o1-2024-12-17", ModelSource.REGISTRY, True) in openai, "the registry's o1, called by its listed version"
     assert openai[-1] == ("company-finetune", ModelSource.REGISTRY, False)
@@ -420,7 +412,7 @@ def test_a_model_is_found_by_what_a_user_types(services: Services, fake: FakePro
     for provider in ("openai", "anthropic", "azure"):
         save(services, fake, alice, provider)
     services.deployments.add(alice.id, "azure", "team-gpt4o")
-    models = available_models(load_catalog(services, alice.id))
+    models = available_models(services.catalog.load(alice.id))
     found = {text: (m.ref if (m := find_model(models, text)) else None) for text in TYPED}
     assert found == TYPED
     labels = [m.option_label for m in models]
@@ -475,13 +467,13 @@ def test_registry_models_show_for_users_with_that_providers_key(
     fake.models["openai"] += ["company-finetune"]
     save(services, fake, alice, "openai")
     save(services, fake, bob, "anthropic")
-    alice_openai = section(load_catalog(services, alice.id), "openai").models
+    alice_openai = section(services.catalog.load(alice.id), "openai").models
     assert [(m.model_id, m.source) for m in alice_openai] == [
         ("gpt-4o-mini", ModelSource.DEFAULT),
         ("gpt-4o", ModelSource.DEFAULT),
         ("company-finetune", ModelSource.REGISTRY),
     ]
-    bob_sections = load_catalog(services, bob.id)
+    bob_sections = services.catalog.load(bob.id)
     assert ids(bob_sections, "openai") == []
     claude_team = section(bob_sections, "anthropic").models[-1]
     assert (claude_team.model_id, claude_team.label, claude_team.source) == (
@@ -519,7 +511,7 @@ def test_a_bad_registry_is_logged_and_skipped_never_fatal(
         path.write_bytes(text)
     else:
         path.write_text(text)
-    with caplog.at_level(logging.WARNING, logger="core.registry"):
+    with caplog.at_level(logging.WARNING, logger="core.models.registry_file"):
         registry = load_registry(services.settings)
     assert {provider: [m.id for m in models] for provider, models in registry.items()} == kept
     assert any(warning in record.getMessage() and str(path) in record.getMessage() for record in caplog.records)
@@ -528,7 +520,7 @@ def test_a_bad_registry_is_logged_and_skipped_never_fatal(
 def test_a_registry_entry_survives_a_mislabelled_neighbour(services: Services, fake: FakeProviders, alice):
     write_registry(services.settings.models_registry, '[openai]\nmodels = [{ id = "o3", label = 7 }, "o4-mini"]')
     save(services, fake, alice, "openai")
-    models = section(load_catalog(services, alice.id), "openai").models
+    models = section(services.catalog.load(alice.id), "openai").models
     assert [(m.model_id, m.label) for m in models[2:]] == [("o3", "o3"), ("o4-mini", "o4-mini")]
 
 
@@ -546,13 +538,13 @@ def test_app_models_file_names_the_registry(env: Path, tmp_path: Path, monkeypat
     assert settings.models_registry == custom
     assert [m.id for m in load_registry(settings)["gemini"]] == ["gemini-2.5-pro"]
     custom.unlink()
-    with caplog.at_level(logging.WARNING, logger="core.registry"):
+    with caplog.at_level(logging.WARNING, logger="core.models.registry_file"):
         assert load_registry(settings) == {}
     assert any("does not exist" in record.getMessage() for record in caplog.records)
 
 
 def test_no_registry_file_is_fine_and_silent(services: Services, caplog: pytest.LogCaptureFixture):
-    with caplog.at_level(logging.WARNING, logger="core.registry"):
+    with caplog.at_level(logging.WARNING, logger="core.models.registry_file"):
         assert load_registry(services.settings) == {}
     assert not caplog.records
 
@@ -560,10 +552,10 @@ def test_no_registry_file_is_fine_and_silent(services: Services, caplog: pytest.
 def test_the_shipped_example_registry_is_valid(caplog: pytest.LogCaptureFixture):
     import tomllib
 
-    from core.registry import parse_registry
+    from core.models.registry_file import parse_registry
 
     example = ROOT / "models.toml.example"
-    with caplog.at_level(logging.WARNING, logger="core.registry"):
+    with caplog.at_level(logging.WARNING, logger="core.models.registry_file"):
         registry = parse_registry(tomllib.loads(example.read_text()), str(example))
     assert not caplog.records
     assert registry and all(registry.values())

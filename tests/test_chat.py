@@ -11,22 +11,13 @@ from typing import Any
 
 import pytest
 
-from core.chat import (
-    Conversation,
-    ReplyStream,
-    Turn,
-    price,
-    regenerate,
-    send_message,
-    start_reply,
-    stream_batches,
-)
-from core.compare import start_compare
+from core.accounts.users import UserPublic
+from core.chat.compare import start_compare
+from core.chat.conversations import Conversation, GenerationSettings
+from core.chat.reply import ReplyStream, Turn, price, regenerate, send_message, start_reply, stream_batches
 from core.config import load_settings
-from core.conversations import GenerationSettings
 from core.errors import CredentialUnreadable, InvalidInput, MissingCredential, ProviderErrorKind, UnknownModel
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, Recorded, _tokens
 
@@ -128,7 +119,7 @@ def test_no_key_saved_fails_before_any_network_call(services: Services, fake: Fa
 def test_unreadable_key_fails_before_any_network_call(
     keyed: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.crypto import generate_master_key
+    from core.security.crypto import generate_master_key
     from core.services import open_services
 
     monkeypatch.setenv("APP_MASTER_KEY", generate_master_key())
@@ -233,7 +224,7 @@ def test_logs_of_a_failed_call_hold_no_key(
     """OpenAI echoes part of a wrong key in its error body; nothing logged at DEBUG may carry the key."""
     import logging
 
-    from core.redaction import RedactingFilter
+    from core.security.redaction import RedactingFilter
 
     revoked = "sk-REVOKED-sentinel-key-4242424242"
     save_key(services, fake, alice, "openai", revoked)
@@ -414,7 +405,7 @@ def test_no_temperature_leaves_the_providers_default(keyed: Services, fake: Fake
 def test_usage_and_cost_of_a_reply(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
-    from core.llm import litellm
+    from core.providers.client import litellm
 
     reply = ask(keyed, alice, model_ref)
     assert reply.completion_tokens == _tokens(reply.text)

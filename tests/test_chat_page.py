@@ -13,10 +13,10 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
-from core.conversations import Conversation
-from core.export import describe_usage, format_cost, to_json, to_markdown
+from core.accounts.users import UserPublic
+from core.chat.conversations import Conversation
+from core.chat.export import describe_usage, format_cost, to_json, to_markdown
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 from tests.test_app import open_page, page_text, signed_in
 from tests.test_chat import (
@@ -503,7 +503,7 @@ def test_open_chat_with_asks_chat_for_a_model(monkeypatch: pytest.MonkeyPatch) -
     def models_page() -> None:
         import streamlit as st
 
-        from core.users import UserPublic
+        from core.accounts.users import UserPublic
         from ui.chat_state import open_chat_with
 
         if st.button("Chat", key="chat_with"):

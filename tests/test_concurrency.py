@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from core.health import save_tested
+from core.accounts.users import UserPublic
+from core.credentials.key_test import save_tested
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.providers import FakeProviders
 
 THREADS = 50

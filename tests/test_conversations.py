@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
-from core.conversations import (
+from core.accounts.users import UserPublic
+from core.chat.conversations import (
     MAX_TITLE_CHARS,
     UNTITLED,
     ConversationNotFound,
@@ -20,11 +21,10 @@ from core.conversations import (
     clean_settings,
     title_from,
 )
+from core.chat.export import describe_reply, export_name, format_cost, to_json, to_markdown
+from core.db.tables import ChatConversation, ChatMessage
 from core.errors import InvalidInput
-from core.export import describe_reply, export_name, format_cost, to_json, to_markdown
-from core.schema import ChatConversation, ChatMessage
 from core.services import Services
-from core.users import UserPublic
 
 
 def reply(text: str, model: str = "openai/gpt-4o", **usage: Any) -> Message:
@@ -251,7 +251,7 @@ def test_markdown_export_reads_as_a_transcript(services: Services, alice: UserPu
     [("Trip to Köln / 2025!", "chat-trip-to-k-ln-2025.md"), ("", "chat-new-chat.md"), ("???", "chat-conversation.md")],
 )
 def test_export_file_names_are_safe(title: str, name: str) -> None:
-    from core.conversations import Conversation
+    from core.chat.conversations import Conversation
 
     assert export_name(Conversation(title=title), "md") == name
 

@@ -6,11 +6,11 @@ import sqlite3
 
 import pytest
 
+from core.accounts.users import UserPublic
 from core.config import load_settings
-from core.credentials import mask
+from core.credentials.store import mask
 from core.errors import CredentialUnreadable, InvalidInput, MissingCredential
 from core.services import Services, open_services
-from core.users import UserPublic
 
 SENTINEL = "sk-SENTINEL-openai-0123456789abcdef-a1b2"
 
@@ -126,7 +126,7 @@ def test_a_row_copied_to_another_user_is_unreadable(services: Services, alice: U
 
 
 def test_a_changed_master_key_marks_rows_for_re_entry(services: Services, alice: UserPublic, monkeypatch) -> None:
-    from core.crypto import generate_master_key
+    from core.security.crypto import generate_master_key
 
     services.credentials.save(alice.id, "openai", {"api_key": SENTINEL})
     monkeypatch.setenv("APP_MASTER_KEY", generate_master_key())
@@ -163,7 +163,7 @@ def test_an_azure_endpoint_is_checked_again_at_call_time(
     services: Services, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Saved while the admin allowed the origin; once it is no longer allowed, no call goes there."""
-    from core.chat import start_reply
+    from core.chat.reply import start_reply
     from core.errors import InvalidEndpoint
 
     monkeypatch.setenv("APP_ALLOW_ENDPOINTS", "https://gateway.example.org")

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from core.crypto import NONCE_BYTES, KeyRing, MasterKey, generate_master_key, parse_master_keys
-from core.db import session
+from core.accounts.users import UserPublic
+from core.db.engine import session
+from core.db.tables import Credential
 from core.errors import CredentialUnreadable, StartupError
-from core.schema import Credential
+from core.security.crypto import NONCE_BYTES, KeyRing, MasterKey, generate_master_key, parse_master_keys
 from core.services import Services
-from core.users import UserPublic
 
 CONTEXT = b"credential/v1/user=1/provider=openai"
 RING = KeyRing(parse_master_keys(generate_master_key()))

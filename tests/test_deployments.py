@@ -6,11 +6,12 @@ import logging
 
 import pytest
 
-from core.catalog import ModelSource, load_catalog, resolve_model
-from core.deployments import add_tested, clean_deployment_name
+from core.accounts.users import UserPublic
 from core.errors import InvalidInput, MissingCredential, ProviderError, ProviderErrorKind
+from core.models.catalog import ModelSource
+from core.models.deployments import add_tested, clean_deployment_name
+from core.models.target import resolve_model
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 
 AZURE_KEY = DEFAULT_KEYS["azure"]
@@ -144,7 +145,7 @@ def test_deployments_are_models_named_azure_slash_deployment(azure: Services, fa
     add(azure, alice, "mine-and-listed")
     add(azure, alice, "only-mine")
     fake.models["azure"].remove("only-mine")  # e.g. listed under another resource name since
-    models = next(s for s in load_catalog(azure, alice.id) if s.spec.id == "azure").models
+    models = next(s for s in azure.catalog.load(alice.id) if s.spec.id == "azure").models
     assert [(m.ref, m.source) for m in models] == [
         ("azure/mine-and-listed", ModelSource.DEPLOYMENT),
         ("azure/only-mine", ModelSource.DEPLOYMENT),
@@ -158,12 +159,12 @@ def test_deployments_are_models_named_azure_slash_deployment(azure: Services, fa
 def test_a_resource_without_a_deployments_list_falls_back_quietly(azure: Services, fake: FakeProviders, alice):
     fake.lists_deployments = False
     add(azure, alice, fake.models["azure"][0])
-    section = next(s for s in load_catalog(azure, alice.id) if s.spec.id == "azure")
+    section = next(s for s in azure.catalog.load(alice.id) if s.spec.id == "azure")
     assert section.listing_not_offered and not section.listing_failed
     assert [m.ref for m in section.models] == [f"azure/{fake.models['azure'][0]}"]
 
 
 def test_a_failing_deployments_list_is_a_visible_failure(azure: Services, fake: FakeProviders, alice):
     fake.fail("azure", "server_error")
-    section = next(s for s in load_catalog(azure, alice.id) if s.spec.id == "azure")
+    section = next(s for s in azure.catalog.load(alice.id) if s.spec.id == "azure")
     assert section.listing_failed and section.listing.error == "Azure OpenAI is having problems (HTTP 500)."

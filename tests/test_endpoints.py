@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.chat import start_reply
+from core.accounts.users import UserPublic
+from core.chat.reply import start_reply
 from core.config import BASE_URL_VARIABLES, load_settings
-from core.endpoints import validate_endpoint
 from core.errors import InvalidEndpoint, ProviderErrorKind
+from core.providers.endpoints import validate_endpoint
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 

@@ -7,14 +7,14 @@ from dataclasses import replace
 
 import pytest
 
+from core.accounts.users import UserPublic
 from core.config import load_settings
-from core.credentials import WORKED_AGAIN
-from core.discovery import is_chat_model, list_models
+from core.credentials.key_test import KeyRejected, KeyTestResult, check_key, retest, save_tested
+from core.credentials.store import WORKED_AGAIN
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
-from core.health import KeyRejected, KeyTestResult, check_key, retest, save_tested
-from core.providers import get_provider
+from core.providers.listing import is_chat_model, list_models
+from core.providers.registry import get_provider
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import DEFAULT_KEYS, DEFAULT_MODELS, FakeProviders
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.accounts.users import UserPublic
 from core.errors import InvalidInput, MissingCredential
-from core.hub import GATED_MESSAGE, HubError, check_user_access, clean_repo_id
+from core.local.access import check_user_access
+from core.providers.hub import GATED_MESSAGE, HubError, clean_repo_id
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub
 from tests.test_app import open_page, signed_in
 

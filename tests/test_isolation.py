@@ -8,18 +8,18 @@ from collections.abc import Callable
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.catalog import available_models, build_catalog
-from core.chat import start_reply
-from core.conversations import ConversationNotFound, ConversationStore
-from core.credentials import CredentialStore
-from core.deployments import DeploymentStore
+from core.accounts.users import UserPublic
+from core.chat.conversations import ConversationNotFound, ConversationStore
+from core.chat.reply import start_reply
+from core.credentials.key_test import KeyRejected, retest, save_tested
+from core.credentials.store import CredentialStore
 from core.errors import MissingCredential
-from core.health import KeyRejected, retest, save_tested
-from core.hub import check_user_access
-from core.listings import ListingStore
-from core.providers import PROVIDERS
+from core.local.access import check_user_access
+from core.models.catalog import available_models, build_catalog
+from core.models.deployments import DeploymentStore
+from core.models.listings import ListingStore
+from core.providers.registry import PROVIDERS
 from core.services import Services
-from core.users import UserPublic
 from tests.conftest import PASSWORD
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders

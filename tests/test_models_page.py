@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.accounts.users import UserPublic
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 from tests.test_app import card_input, open_page, page_text, save_openai_key, signed_in
 from ui.format import when
@@ -188,7 +188,7 @@ def test_registry_models_show_only_to_users_with_that_key(
 
 def deployments_card() -> None:
     """The Azure card's deployment list, as Profile draws it for the signed-in user alice."""
-    from core.providers import get_provider
+    from core.providers.registry import get_provider
     from ui import azure_deployments
     from ui.state import get_services
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import redaction
-from core.chat import start_reply
+from core.accounts.users import UserPublic
+from core.chat.reply import start_reply
 from core.config import load_settings
-from core.crypto import generate_master_key
-from core.key_rotation import rotate_keys
+from core.credentials.rotation import rotate_keys
+from core.security import redaction as redaction
+from core.security.crypto import generate_master_key
 from core.services import Services, open_services
-from core.users import UserPublic
 from tests.fakes.hub import FakeHub
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import FakeProviders
@@ -203,7 +203,7 @@ def assert_no_key_left_in_shared_places() -> None:
     """After all of it: no key in the environment, litellm's or huggingface_hub's globals, or any app module's."""
     import huggingface_hub
 
-    from core.llm import litellm
+    from core.providers.client import litellm
 
     assert not leaks("\n".join(os.environ.values()))
     client = litellm()

@@ -20,7 +20,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from core.crypto import generate_master_key
+from core.security.crypto import generate_master_key
 
 ROOT = Path(__file__).resolve().parent.parent
 # The server process imports this before anything else (it is first on PYTHONPATH). An audit hook sees every
@@ -85,10 +85,10 @@ socket.socket.bind = _bind_loopback
 
 def _report_litellm_loaded():
     """Once the app has loaded core.llm, wait for its litellm import (the app starts it) and say how it went."""
-    while not hasattr(sys.modules.get("core.llm"), "litellm"):
+    while not hasattr(sys.modules.get("core.providers.client"), "litellm"):
         time.sleep(0.1)
     try:
-        sys.modules["core.llm"].litellm()
+        sys.modules["core.providers.client"].litellm()
         outcome = "imported"
     except BaseException as error:
         outcome = f"failed: {error!r}"

@@ -7,8 +7,8 @@ import pytest
 from streamlit.proto.SelectWidgetFilterMode_pb2 import SelectWidgetFilterMode
 from streamlit.testing.v1 import AppTest
 
+from core.accounts.users import UserPublic
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.providers import FakeProviders
 from tests.test_app import open_page, page_text
 from tests.test_chat import chat_posts

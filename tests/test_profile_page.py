@@ -12,11 +12,11 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Expander, Node
 
-from core.db import session
-from core.providers import PROVIDERS, get_provider
-from core.schema import Credential, CredentialStatus
+from core.accounts.users import UserPublic
+from core.db.engine import session
+from core.db.tables import Credential, CredentialStatus
+from core.providers.registry import PROVIDERS, get_provider
 from core.services import Services
-from core.users import UserPublic
 from tests.fakes.providers import FakeProviders
 from tests.test_app import OPENAI_KEY, card_input, open_page, page_text, save_openai_key, signed_in
 from ui.format import exact, relative, zone_from

@@ -13,11 +13,11 @@ import pytest
 from sqlmodel import select
 
 from core.config import load_settings
-from core.credentials import credential_context
-from core.crypto import KeyRing, generate_master_key, parse_master_keys
-from core.db import session
-from core.key_rotation import check_master_key, rotate_keys
-from core.schema import Credential, User
+from core.credentials.rotation import check_master_key, rotate_keys
+from core.credentials.store import credential_context
+from core.db.engine import session
+from core.db.tables import Credential, User
+from core.security.crypto import KeyRing, generate_master_key, parse_master_keys
 from core.services import Services, open_services
 from tests.test_app import open_page, signed_in
 
@@ -118,7 +118,7 @@ def test_rotation_killed_half_way_resumes_without_loss(services: Services, monke
     assert_all_readable(both, expected)
 
     rerun = subprocess.run(
-        [sys.executable, "-m", "core.admin", "rotate-keys"],
+        [sys.executable, "-m", "core.cli", "rotate-keys"],
         cwd=ROOT,
         env=os.environ.copy(),
         capture_output=True,

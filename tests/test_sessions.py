@@ -12,9 +12,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from core.accounts.sessions import HANDOFF_SECONDS, SessionStore, SignedIn
+from core.accounts.users import UserPublic
 from core.services import Services
-from core.sessions import HANDOFF_SECONDS, SessionStore, SignedIn
-from core.users import UserPublic
 from tests.conftest import PASSWORD
 from ui.web import COOKIE_NAME, REQUEST_HEADER, middleware, routes
 

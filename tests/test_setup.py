@@ -12,7 +12,7 @@ import pytest
 
 from core.config import PROJECT_ROOT, load_settings, strip_server_keys
 from core.errors import StartupError
-from core.keys import load_key_ring
+from core.security.keys import load_key_ring
 from core.services import open_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,7 +115,7 @@ def run_admin(
     if data_dir is not None:
         environ["APP_DATA_DIR"] = data_dir
     return subprocess.run(
-        [sys.executable, "-m", "core.admin", *args],
+        [sys.executable, "-m", "core.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -169,7 +169,7 @@ def test_admin_run_from_another_folder_uses_the_apps_database(env: Path, tmp_pat
 
 def test_new_master_key_is_usable() -> None:
     printed = subprocess.run(
-        [sys.executable, "-m", "core.admin", "new-master-key"], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-m", "core.cli", "new-master-key"], capture_output=True, text=True, cwd=ROOT, check=True
     ).stdout.strip()
     assert load_key_ring(load_settings({"APP_MASTER_KEY": printed, "APP_SECRETS_FILE": "/nonexistent"}))
 

@@ -10,9 +10,9 @@ import bcrypt
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.accounts.service import DISABLED, WRONG, SignInRefused
+from core.accounts.users import MAX_PASSWORD_BYTES, UserPublic
 from core.services import Services
-from core.signin import DISABLED, WRONG, SignInRefused
-from core.users import MAX_PASSWORD_BYTES, UserPublic
 from tests.conftest import PASSWORD
 from tests.fakes.providers import DEFAULT_KEYS
 from tests.test_app import open_page, page_text, signed_in

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.accounts.throttle import FREE_FAILURES, SignInThrottle
+from core.accounts.users import UserPublic
 from core.services import Services
-from core.throttle import FREE_FAILURES, SignInThrottle
-from core.users import UserPublic
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.accounts.sessions import SessionPublic, SignedIn
+from core.accounts.users import UserPublic
 from core.errors import AppError, InvalidInput
-from core.sessions import SessionPublic, SignedIn
-from core.users import UserPublic
 from ui.format import when, when_exact
 from ui.signin import current_session
 from ui.state import get_services

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.deployments import add_tested, clean_deployment_name
+from core.accounts.users import UserPublic
 from core.errors import AppError, InvalidInput
-from core.providers import ProviderSpec
-from core.users import UserPublic
+from core.models.deployments import add_tested, clean_deployment_name
+from core.providers.registry import ProviderSpec
 from ui.credential_actions import keep_open
 from ui.state import get_services, mark_catalog_stale
 

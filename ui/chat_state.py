@@ -8,9 +8,9 @@ from typing import Any, Protocol
 
 import streamlit as st
 
-from core.conversations import Conversation, ConversationNotFound
+from core.accounts.users import UserPublic
+from core.chat.conversations import Conversation, ConversationNotFound
 from core.services import Services
-from core.users import UserPublic
 from ui.state import user_state
 
 CHAT_PAGE = "pages/chat.py"

@@ -6,11 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from core.credentials import clean_values
+from core.accounts.users import UserPublic
+from core.credentials.key_test import KeyRejected, KeyTestResult, retest, save_tested
+from core.credentials.store import clean_values
 from core.errors import AppError, InvalidInput
-from core.health import KeyRejected, KeyTestResult, retest, save_tested
-from core.providers import get_provider
-from core.users import UserPublic
+from core.providers.registry import get_provider
 from ui.inputs import current_key, renew
 from ui.state import get_services, mark_catalog_stale
 

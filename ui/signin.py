@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from core.accounts.service import SignInRefused
+from core.accounts.sessions import SignedIn
+from core.accounts.users import UserPublic
 from core.errors import AppError
-from core.llm import warm_in_background
+from core.providers.client import warm_in_background
 from core.services import Services
-from core.sessions import SignedIn
-from core.signin import SignInRefused
-from core.users import UserPublic
 from ui.inputs import current_key, renew, value_of
 from ui.state import get_services
 from ui.web import COOKIE_NAME, REQUEST_HEADER, SESSION_PATH, SIGN_OUT_PATH, base_path

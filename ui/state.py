@@ -6,12 +6,12 @@ from typing import Any
 
 import streamlit as st
 
-from core import redaction
-from core.catalog import ProviderSection, load_catalog
+from core.accounts.users import UserPublic
 from core.config import Settings, load_settings
 from core.errors import StartupError
+from core.models.catalog import ProviderSection
+from core.security import redaction as redaction
 from core.services import Services, open_services
-from core.users import UserPublic
 
 
 @st.cache_resource(show_spinner=False, hash_funcs={Settings: hash})
@@ -56,5 +56,5 @@ def user_catalog(services: Services, user: UserPublic, refresh: bool = False) ->
     """
     key = f"catalog:{user.id}"
     if st.session_state.pop(f"catalog_stale:{user.id}", False) or refresh or key not in st.session_state:
-        st.session_state[key] = load_catalog(services, user.id, refresh=refresh)
+        st.session_state[key] = services.catalog.load(user.id, refresh=refresh)
     return st.session_state[key]

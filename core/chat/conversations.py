@@ -1,0 +1,314 @@
+"""Saved conversations: every read and write takes the signed-in user's id and touches only their chats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, delete, select
+
+from core.db.engine import session
+from core.db.tables import ChatConversation, ChatMessage, utcnow
+from core.errors import AppError, InvalidInput
+from core.text import strip_unsafe
+
+DEFAULT_MAX_TOKENS = 4096  # providers need a bound (Anthropic rejects a request without one); fits every default model
+MAX_TOKENS_LIMIT = 65_536
+MAX_TEMPERATURE = 2.0
+MAX_SYSTEM_PROMPT_CHARS = 20_000
+MAX_PROMPT_CHARS = 100_000
+MAX_TITLE_CHARS = 200
+TITLE_FROM_MESSAGE_CHARS = 60
+UNTITLED = "New chat"
+
+
+class ConversationNotFound(AppError):
+    """The conversation does not exist, or is not the user's."""
+
+    def __init__(self) -> None:
+        super().__init__("This chat no longer exists (it may have been deleted in another tab). Start a new chat.")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Per-conversation request settings; `temperature` None leaves the provider's default."""
+
+    system_prompt: str = ""
+    temperature: float | None = None
+    max_tokens: int = DEFAULT_MAX_TOKENS
+
+
+DEFAULT_SETTINGS = GenerationSettings()
+
+
+@dataclass
+class Message:
+    role: str
+    content: str
+    model: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    interrupted: bool = False
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost: float | None = None
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+class _Reply(Protocol):
+    """What `add_reply` needs of a finished reply (core.chat.ReplyStream)."""
+
+    def message(self) -> Message: ...
+
+
+@dataclass(frozen=True)
+class ConversationUsage:
+    """Totals over a conversation's replies; `cost` sums the known costs, `unpriced` counts replies without one."""
+
+    replies: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+    unpriced: int
+
+
+@dataclass
+class Conversation:
+    """A conversation as shown; `id` is None until its first message is saved."""
+
+    id: int | None = None
+    title: str = ""
+    settings: GenerationSettings = field(default_factory=GenerationSettings)
+    messages: list[Message] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def display_title(self) -> str:
+        return self.title or UNTITLED
+
+    def add_user(self, text: str) -> Message:
+        message = Message("user", text)
+        self.messages.append(message)
+        return message
+
+    def add_reply(self, reply: _Reply) -> Message:
+        message = reply.message()
+        self.messages.append(message)
+        return message
+
+    def for_provider(self) -> list[dict[str, str]]:
+        """What to send: the system prompt, then every message with content, in order."""
+        sent = [{"role": "system", "content": self.settings.system_prompt}] if self.settings.system_prompt else []
+        return sent + [{"role": m.role, "content": m.content} for m in self.messages if m.content]
+
+    def usage(self) -> ConversationUsage:
+        replies = [m for m in self.messages if m.role == "assistant" and m.model]
+        costs = [m.cost for m in replies if m.cost is not None]
+        return ConversationUsage(
+            replies=len(replies),
+            prompt_tokens=sum(m.prompt_tokens or 0 for m in replies),
+            completion_tokens=sum(m.completion_tokens or 0 for m in replies),
+            cost=sum(costs) if costs else None,
+            unpriced=len(replies) - len(costs),
+        )
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A line of the conversation list."""
+
+    id: int
+    title: str
+    updated_at: datetime
+
+
+def title_from(text: str) -> str:
+    """A conversation's title from its first message: the first line, shortened."""
+    line = next((line for line in strip_unsafe(text).splitlines() if line.strip()), "")
+    title = " ".join(line.split())
+    if len(title) > TITLE_FROM_MESSAGE_CHARS:
+        title = title[: TITLE_FROM_MESSAGE_CHARS - 1].rstrip() + "…"
+    return title or UNTITLED
+
+
+def clean_title(text: str | None) -> str:
+    """A chat's title: one line, invisible control characters removed, not empty, not too long."""
+    title = " ".join(strip_unsafe(text).split())
+    if not title:
+        raise InvalidInput("The title is empty. Type a name for this chat.", "title")
+    if len(title) > MAX_TITLE_CHARS:
+        raise InvalidInput(f"The title is too long (over {MAX_TITLE_CHARS} characters).", "title")
+    return title
+
+
+def clean_prompt(text: str | None) -> str:
+    """A message the user sends: not empty, not absurdly long; line breaks and spacing kept, invisible control
+    characters removed."""
+    text = strip_unsafe(text).strip()
+    if not text:
+        raise InvalidInput("The message is empty.", "prompt")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise InvalidInput(f"The message is too long (over {MAX_PROMPT_CHARS:,} characters). Shorten it.", "prompt")
+    return text
+
+
+def clean_settings(system_prompt: str | None, temperature: float | None, max_tokens: int | None) -> GenerationSettings:
+    """Validate what the settings panel holds; InvalidInput names the field that is wrong."""
+    prompt = strip_unsafe(system_prompt).strip()
+    if len(prompt) > MAX_SYSTEM_PROMPT_CHARS:
+        raise InvalidInput(f"The system prompt is too long (over {MAX_SYSTEM_PROMPT_CHARS:,} characters).", "system")
+    if temperature is not None and not 0.0 <= float(temperature) <= MAX_TEMPERATURE:
+        raise InvalidInput(f"Temperature goes from 0 to {MAX_TEMPERATURE:g}.", "temperature")
+    tokens = DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens)
+    if not 1 <= tokens <= MAX_TOKENS_LIMIT:
+        raise InvalidInput(f"Max output tokens goes from 1 to {MAX_TOKENS_LIMIT:,}.", "max_tokens")
+    return GenerationSettings(prompt, None if temperature is None else round(float(temperature), 2), tokens)
+
+
+def _settings(row: ChatConversation) -> GenerationSettings:
+    return GenerationSettings(row.system_prompt, row.temperature, row.max_tokens or DEFAULT_MAX_TOKENS)
+
+
+def _message(row: ChatMessage) -> Message:
+    return Message(
+        row.role,
+        row.content,
+        model=row.model,
+        error=row.error,
+        error_kind=row.error_kind,
+        interrupted=row.interrupted,
+        prompt_tokens=row.prompt_tokens,
+        completion_tokens=row.completion_tokens,
+        cost=row.cost,
+        id=row.id,
+        created_at=row.created_at,
+    )
+
+
+class ConversationStore:
+    """Every method takes the signed-in user's id; another user's conversation behaves as if it did not exist."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @staticmethod
+    def _owned(db: Session, user_id: int, conversation_id: int | None) -> ChatConversation:
+        row = db.exec(
+            select(ChatConversation).where(ChatConversation.id == conversation_id, ChatConversation.user_id == user_id)
+        ).first()
+        if row is None:
+            raise ConversationNotFound()
+        return row
+
+    def create(
+        self, user_id: int, settings: GenerationSettings = DEFAULT_SETTINGS, first: Message | None = None
+    ) -> Conversation:
+        """A new conversation, with its `first` message saved in the same transaction."""
+        row = ChatConversation(
+            user_id=user_id,
+            system_prompt=settings.system_prompt,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+        )
+        with session(self._engine) as db:
+            db.add(row)
+            messages = []
+            if first is not None:
+                db.flush()  # the conversation's id, for its message
+                messages.append(self._append(db, row, first))
+            db.commit()
+            return Conversation(row.id, row.title, _settings(row), messages, row.created_at, row.updated_at)
+
+    def list(self, user_id: int) -> list[ConversationSummary]:
+        """The user's conversations, most recently active first."""
+        with session(self._engine) as db:
+            rows = db.exec(
+                select(ChatConversation)
+                .where(ChatConversation.user_id == user_id)
+                .order_by(col(ChatConversation.updated_at).desc(), col(ChatConversation.id).desc())
+            ).all()
+        return [ConversationSummary(row.id, row.title or UNTITLED, row.updated_at) for row in rows]
+
+    def get(self, user_id: int, conversation_id: int) -> Conversation:
+        """The conversation with its messages in order; ConversationNotFound when it is not the user's."""
+        with session(self._engine) as db:
+            row = self._owned(db, user_id, conversation_id)
+            messages = db.exec(
+                select(ChatMessage).where(ChatMessage.conversation_id == row.id).order_by(col(ChatMessage.id))
+            ).all()
+        return Conversation(
+            row.id, row.title, _settings(row), [_message(m) for m in messages], row.created_at, row.updated_at
+        )
+
+    def rename(self, user_id: int, conversation_id: int, title: str) -> str:
+        title = clean_title(title)
+        with session(self._engine) as db:
+            row = self._owned(db, user_id, conversation_id)
+            row.title = title
+            db.add(row)
+            db.commit()
+        return title
+
+    def update_settings(self, user_id: int, conversation_id: int, settings: GenerationSettings) -> None:
+        with session(self._engine) as db:
+            row = self._owned(db, user_id, conversation_id)
+            row.system_prompt = settings.system_prompt
+            row.temperature = settings.temperature
+            row.max_tokens = settings.max_tokens
+            db.add(row)
+            db.commit()
+
+    def delete(self, user_id: int, conversation_id: int) -> bool:
+        """Delete the conversation and its messages; True when there was one."""
+        with session(self._engine) as db:
+            result = db.exec(
+                delete(ChatConversation).where(
+                    ChatConversation.id == conversation_id, ChatConversation.user_id == user_id
+                )
+            )
+            db.commit()
+            return bool(result.rowcount)
+
+    def add_message(self, user_id: int, conversation_id: int, message: Message, replaces: int | None = None) -> Message:
+        """Append a message (replacing message `replaces`, for a regenerated reply) in one transaction.
+
+        The first user message names an untitled conversation; every message makes it the most recent.
+        """
+        with session(self._engine) as db:
+            conversation = self._owned(db, user_id, conversation_id)
+            if replaces is not None:
+                db.exec(
+                    delete(ChatMessage).where(
+                        ChatMessage.id == replaces, ChatMessage.conversation_id == conversation.id
+                    )
+                )
+            saved = self._append(db, conversation, message)
+            db.commit()
+            return saved
+
+    @staticmethod
+    def _append(db: Session, conversation: ChatConversation, message: Message) -> Message:
+        """Add `message` to the session (committed by the caller), naming and bumping its conversation."""
+        row = ChatMessage(
+            conversation_id=conversation.id,
+            role=message.role,
+            content=message.content,
+            model=message.model,
+            error=message.error,
+            error_kind=message.error_kind,
+            interrupted=message.interrupted,
+            prompt_tokens=message.prompt_tokens,
+            completion_tokens=message.completion_tokens,
+            cost=message.cost,
+        )
+        if not conversation.title and message.role == "user":
+            conversation.title = title_from(message.content)
+        conversation.updated_at = row.created_at = utcnow()
+        db.add(row)
+        db.add(conversation)
+        db.flush()  # the message's id
+        return replace(message, id=row.id, created_at=row.created_at)

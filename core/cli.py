@@ -1,0 +1,149 @@
+"""Administration from the shell: `python -m core.admin add-user NAME --name "Full Name" --email EMAIL`.
+
+Every command says which database it worked on, so a command run with other settings than the app's (another
+APP_DATA_DIR or DATABASE_URL) is noticed at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from sqlalchemy.engine import make_url
+
+from core.config import load_settings
+from core.credentials.rotation import rotate_keys
+from core.errors import AppError
+from core.security.crypto import generate_master_key
+from core.services import Services, open_services
+
+ROTATION_PROGRESS_EVERY = 100
+
+
+def _read_password() -> str:
+    """From a prompt when interactive, else the first line of standard input."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise AppError("The passwords do not match.")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _services() -> Services:
+    return open_services(load_settings())
+
+
+def _where(services: Services) -> str:
+    """The database, as `in /path/app.db` (a server URL without its password)."""
+    url = make_url(services.settings.database_url)
+    return f"in {url.database}" if url.get_backend_name() == "sqlite" else f"in {url.render_as_string(True)}"
+
+
+def add_user(args: argparse.Namespace) -> str:
+    services = _services()
+    user = services.users.add(args.username, args.name, args.email, _read_password())
+    return f"Created user {user.username} {_where(services)}."
+
+
+def list_users(_args: argparse.Namespace) -> str:
+    services = _services()
+    lines = [f"{u.username}\t{u.name}\t{u.email}" + ("\tdisabled" if u.disabled else "") for u in services.users.list()]
+    return "\n".join([*lines, f"({len(lines)} user{'s' * (len(lines) != 1)} {_where(services)})"])
+
+
+def delete_user(args: argparse.Namespace) -> str:
+    services = _services()
+    if not services.users.delete(args.username):
+        raise AppError(f"There is no user named {args.username!r} {_where(services)}.")
+    return f"Deleted user {args.username}, their saved credentials, chats and sessions {_where(services)}."
+
+
+def set_password(args: argparse.Namespace) -> str:
+    services = _services()
+    user, ended = services.accounts.reset_password(args.username, _read_password())
+    return f"Set a new password for {user.username} {_where(services)}; ended {ended} sign-in session(s)."
+
+
+def disable_user(args: argparse.Namespace) -> str:
+    services = _services()
+    user, ended = services.accounts.set_disabled(args.username, True)
+    return (
+        f"Disabled {user.username} {_where(services)}: they cannot sign in; ended {ended} sign-in session(s). "
+        "Their keys and chats are kept (enable-user lets them back in)."
+    )
+
+
+def enable_user(args: argparse.Namespace) -> str:
+    services = _services()
+    user, _ = services.accounts.set_disabled(args.username, False)
+    return f"Enabled {user.username} {_where(services)}: they can sign in again."
+
+
+def end_sessions(args: argparse.Namespace) -> str:
+    services = _services()
+    user = services.users.get(args.username)
+    if user is None:
+        raise AppError(f"There is no user named {args.username!r} {_where(services)}.")
+    ended = services.sessions.end_all(user.id)
+    return f"Ended {ended} sign-in session(s) of {user.username}: every browser of theirs must sign in again."
+
+
+def new_master_key(_args: argparse.Namespace) -> str:
+    return generate_master_key()
+
+
+def rotate(_args: argparse.Namespace) -> str:
+    services = _services()
+
+    def progress(done: int, total: int) -> None:
+        if done % ROTATION_PROGRESS_EVERY == 0 or done == total:
+            print(f"re-encrypted {done}/{total}", flush=True)
+
+    report = rotate_keys(services.engine, services.key_ring, progress)
+    if report.unreadable:
+        raise AppError(report.summary(services.key_ring.current_kid))
+    return report.summary(services.key_ring.current_kid)
+
+
+def _user_command(commands, name: str, help_text: str, run) -> None:
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument("username")
+    command.set_defaults(run=run)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m core.admin", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add-user", help="create a user; the password is read from standard input")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="full name")
+    add.add_argument("--email", required=True)
+    add.set_defaults(run=add_user)
+    commands.add_parser("list-users", help="list users").set_defaults(run=list_users)
+    _user_command(commands, "delete-user", "delete a user with their credentials, chats and sessions", delete_user)
+    _user_command(commands, "set-password", "reset a password (read from standard input); ends sessions", set_password)
+    _user_command(commands, "disable-user", "stop a user signing in (keys and chats kept); ends sessions", disable_user)
+    _user_command(commands, "enable-user", "let a disabled user sign in again", enable_user)
+    _user_command(commands, "end-sessions", "sign a user out of every browser", end_sessions)
+    commands.add_parser("new-master-key", help="print a new random master key").set_defaults(run=new_master_key)
+    commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt every credential under the newest key in APP_MASTER_KEY (resumable; then drop old keys)",
+    ).set_defaults(run=rotate)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        print(args.run(args))
+    except AppError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

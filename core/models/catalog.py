@@ -1,0 +1,281 @@
+"""Which models a user can chat with, derived from the credentials they saved, and how to name them.
+
+A ready provider's models, in this order: the guide's defaults (always), the admin's registry, the user's own
+deployments (Azure), then what the provider lists for the user's key (its own order). A listed model that is one
+of the above is shown once, as that; only listed models can be *new*, and a failed listing shows the rest alone.
+
+Once a listing has succeeded it is the truth about the key: a default or registry model it does not include is
+*not offered* (kept, since the guide promises it, but sorted last and flagged), and one it lists under another ID
+(`claude-3-5-haiku-20241022` for `claude-3-5-haiku`) is called by that ID. The user's own deployments are names
+they tested themselves and are never flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.config import Settings
+from core.credentials.store import CredentialPublic, CredentialStore
+from core.models.deployments import DeploymentStore
+from core.models.listings import NOT_OFFERED, Listing, ListingStore, refresh_listings
+from core.models.model_info import UNKNOWN, ModelInfo, model_info
+from core.models.registry_file import MODEL_ID, Registry, RegistryModel, load_registry, valid_model_id
+from core.providers.listing import DiscoveredModel
+from core.providers.registry import PROVIDERS, ProviderSpec, chat_providers, get_provider
+
+NOT_OFFERED_TAG = "not offered to your key"
+LATEST_SUFFIX = "-latest"
+# A listed ID that is a pinned version of a model: `-20241022`, `-2024-08-06` (a date), `-002`, `-1212` (a number).
+VERSION_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|\d{3,4})")
+
+InfoLookup = Callable[[str, str], ModelInfo]
+
+
+class ModelSource(StrEnum):
+    DEFAULT = "default"
+    REGISTRY = "registry"
+    DEPLOYMENT = "your deployment"
+    LISTED = "listed"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model a user can pick: `ref` (`provider/model-id`) is what Chat is given, and resolves to the ID to call.
+
+    `model_id` is the model's own ID (the guide's, the registry's, the listing's); `wire_id` is the listed ID it is
+    called by when that ID alone would not reach it (a dated version); `offered` is False when the provider's last
+    successful listing did not include it; `new` marks a listed model the previous listing did not have. Prices
+    are USD per 1M tokens.
+    """
+
+    provider: str
+    provider_label: str
+    model_id: str
+    label: str
+    source: ModelSource = ModelSource.DEFAULT
+    new: bool = False
+    offered: bool = True
+    wire_id: str | None = None
+    context_window: int | None = None
+    input_price: float | None = None
+    output_price: float | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.provider}/{self.wire_id or self.model_id}"
+
+    @property
+    def shown_id(self) -> str:
+        """The ID as the user types it: the model's, or `azure/<deployment>` where model IDs are deployment names."""
+        return self.ref if get_provider(self.provider).deployments else self.wire_id or self.model_id
+
+    @property
+    def name(self) -> str:
+        """`GPT-4o mini — gpt-4o-mini`; the ID alone where the model has no name of its own."""
+        if self.label in (self.model_id, self.wire_id, self.shown_id):
+            return self.shown_id
+        return f"{self.label} — {self.shown_id}"
+
+    @property
+    def option_label(self) -> str:
+        """How Chat's picker lists it: `GPT-4o mini — gpt-4o-mini · OpenAI` (· not offered to your key)."""
+        tail = "" if self.offered else f" · {NOT_OFFERED_TAG}"
+        return f"{self.name} · {self.provider_label}{tail}"
+
+    def not_offered_note(self) -> str:
+        """Why a model the provider did not list will probably fail, for whoever picks it anyway."""
+        return (
+            f"{self.provider_label} did not list {self.shown_id} for your key at the last refresh; it will probably "
+            "fail. Pick another model, or Refresh on Models if that has changed."
+        )
+
+
+@dataclass(frozen=True)
+class ProviderSection:
+    """One provider on the Models page: its saved credential (if any), the models it unlocks, its listing."""
+
+    spec: ProviderSpec
+    credential: CredentialPublic | None
+    models: tuple[ModelChoice, ...]
+    listing: Listing | None = None
+    dropped: tuple[str, ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.credential is not None and self.credential.readable
+
+    @property
+    def listing_not_offered(self) -> bool:
+        """A deployments provider whose resource does not list its deployments: the user's own list is used."""
+        listing = self.listing
+        return self.spec.deployments and listing is not None and listing.error_kind in NOT_OFFERED
+
+    @property
+    def listing_failed(self) -> bool:
+        """The last listing attempt failed (for a reason worth a note): its models fell back to the defaults."""
+        return self.listing is not None and not self.listing.ok and not self.listing_not_offered
+
+    @property
+    def new_count(self) -> int:
+        return len(self.new_ids)
+
+    @property
+    def new_ids(self) -> tuple[str, ...]:
+        """The IDs of the models the previous listing did not have."""
+        return tuple(model.shown_id for model in self.models if model.new)
+
+    @property
+    def not_offered(self) -> tuple[ModelChoice, ...]:
+        return tuple(model for model in self.models if not model.offered)
+
+
+def _no_info(provider: str, model_id: str) -> ModelInfo:
+    return UNKNOWN
+
+
+def _version(model_id: str) -> tuple[int, str]:
+    """Orders one model's pinned versions: the newest date (or highest number) last."""
+    digits = re.sub(r"\D", "", model_id)
+    return len(digits), digits
+
+
+def listed_as(model_id: str, wire_id: str | None, listed: Collection[str], versions: bool = True) -> str | None:
+    """The listed ID a model is called by: its wire ID, its own ID, else (with `versions`) its `-latest` alias or its
+    newest pinned version; None when the listing has none of them."""
+    for candidate in (wire_id, model_id):
+        if candidate and candidate in listed:
+            return candidate
+    if not versions:
+        return None
+    if model_id + LATEST_SUFFIX in listed:
+        return model_id + LATEST_SUFFIX
+    pinned = [i for i in listed if i.startswith(model_id) and VERSION_SUFFIX.fullmatch(i[len(model_id) :])]
+    return max(pinned, key=_version, default=None)
+
+
+def _choices(
+    spec: ProviderSpec,
+    listing: Listing | None,
+    registered: tuple[RegistryModel, ...],
+    deployments: tuple[str, ...],
+    info: InfoLookup,
+) -> tuple[ModelChoice, ...]:
+    prefix = spec.litellm_prefix or spec.id
+    checked = listing is not None and listing.ok
+    listed: dict[str, DiscoveredModel] = {m.id: m for m in listing.models} if checked else {}
+    chosen: dict[str, ModelChoice] = {}
+    taken: set[str] = set()  # every ID a chosen model goes by: a later entry with one of them is the same model
+
+    def add(model_id: str, label: str, source: ModelSource, wire_id: str | None = None, new: bool = False) -> None:
+        called = listed_as(model_id, wire_id, listed, versions=not spec.deployments) if checked else None
+        found = listed.get(called) if called else None
+        aliases = {i for i in (called, wire_id, model_id) if i}
+        for alias in aliases:  # one model, one row
+            listed.pop(alias, None)
+        taken.update(aliases)
+        known = info(prefix, called or wire_id or model_id)
+        chosen[model_id] = ModelChoice(
+            provider=spec.id,
+            provider_label=spec.label,
+            model_id=model_id,
+            label=label or (found.label if found else "") or model_id,
+            source=source,
+            new=new,
+            # The user's own deployment is a name they tested themselves: no listing judges it.
+            offered=source is ModelSource.DEPLOYMENT or not checked or called is not None,
+            wire_id=called if called not in (None, model_id, wire_id) else None,
+            context_window=(found.context_window if found else None) or known.context_window,
+            input_price=known.input_price,
+            output_price=known.output_price,
+        )
+
+    for model in spec.default_models:
+        add(model.id, model.label, ModelSource.DEFAULT, model.api_id)
+    for model in registered:
+        if model.id not in taken:
+            add(model.id, model.label, ModelSource.REGISTRY)
+    for name in deployments:
+        if name not in taken:
+            add(name, name, ModelSource.DEPLOYMENT)
+    for model in list(listed.values()):
+        if valid_model_id(spec, model.id) and info(prefix, model.id).chat_capable:
+            add(model.id, model.label, ModelSource.LISTED, new=model.id in listing.new_ids)
+    models = tuple(chosen.values())
+    return tuple(m for m in models if m.offered) + tuple(m for m in models if not m.offered)
+
+
+def build_catalog(
+    credentials: Mapping[str, CredentialPublic],
+    listings: Mapping[str, Listing] | None = None,
+    registry: Registry | None = None,
+    deployments: Mapping[str, tuple[str, ...]] | None = None,
+    info: InfoLookup = _no_info,
+) -> list[ProviderSection]:
+    """Every provider, in the guide's order; models only where a readable credential is saved."""
+    listings, registry, deployments = listings or {}, registry or {}, deployments or {}
+    sections = []
+    for spec in PROVIDERS:
+        credential = credentials.get(spec.id)
+        if credential is None or not credential.readable or not spec.chat_capable:
+            sections.append(ProviderSection(spec, credential, ()))
+            continue
+        listing = listings.get(spec.id)
+        models = _choices(spec, listing, registry.get(spec.id, ()), deployments.get(spec.id, ()), info)
+        shown = {model.model_id for model in models} | {model.wire_id for model in models if model.wire_id}
+        dropped = tuple(
+            i for i in (listing.dropped_ids if listing and listing.ok else ()) if i not in shown and MODEL_ID.match(i)
+        )
+        sections.append(ProviderSection(spec, credential, models, listing, dropped))
+    return sections
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Which models each user can pick, built from their credentials, listings and deployments."""
+
+    credentials: CredentialStore
+    listings: ListingStore
+    deployments: DeploymentStore
+    settings: Settings
+
+    def load(self, user_id: int, refresh: bool = False) -> list[ProviderSection]:
+        """The user's catalog: their credentials, cached listings (asking the providers that are due, or all when
+        `refresh`), the admin's registry and their own deployments, with litellm's model info."""
+        saved = self.credentials.list(user_id)
+        listings = refresh_listings(self.listings, self.credentials, self.settings, user_id, saved, force=refresh)
+        deployments = {
+            spec.id: tuple(d.name for d in self.deployments.list(user_id, spec.id))
+            for spec in chat_providers()
+            if spec.deployments and spec.id in saved
+        }
+        return build_catalog(saved, listings, load_registry(self.settings), deployments, model_info)
+
+
+def available_models(sections: list[ProviderSection]) -> list[ModelChoice]:
+    """Every model, as Chat's picker lists them: each provider's offered models in the guide's order, then (apart,
+    at the end) those a listing did not include."""
+    models = [model for section in sections for model in section.models]
+    return [m for m in models if m.offered] + [m for m in models if not m.offered]
+
+
+def find_model(models: list[ModelChoice], text: str) -> ModelChoice | None:
+    """The model a typed text names: its ref, `provider/<own ID>`, its ID (own, listed or as shown), its name or its
+    picker label, any case; the first such in `models`' order, None when none is."""
+    typed = (text or "").strip().casefold()
+    if not typed:
+        return None
+    for model in models:
+        names = {model.ref, f"{model.provider}/{model.model_id}", model.model_id, model.shown_id, model.label}
+        names |= {model.wire_id or "", model.name, model.option_label}
+        if typed in {name.casefold() for name in names if name}:
+            return model
+    return None
+
+
+def search_models(models: tuple[ModelChoice, ...], query: str) -> tuple[ModelChoice, ...]:
+    """The models whose name or ID contains every word of `query` (any case)."""
+    words = (query or "").lower().split()
+    return tuple(m for m in models if all(w in f"{m.label} {m.model_id} {m.shown_id}".lower() for w in words))

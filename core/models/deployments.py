@@ -1,0 +1,156 @@
+"""Deployment names a user adds for a provider whose model IDs are their own deployments (Azure OpenAI).
+
+Each name is tried with a one-token call before it is kept, so the list only holds deployments that answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, delete, select
+
+from core.config import Settings
+from core.credentials.store import CredentialStore
+from core.db.engine import session
+from core.db.tables import Credential, Deployment
+from core.errors import InvalidInput, MissingCredential, ProviderError, ProviderErrorKind
+from core.models.registry_file import DEPLOYMENT_NAME
+from core.models.target import ModelTarget
+from core.providers.client import call_arguments, litellm, no_redirect_client
+from core.providers.failures import explain_error
+from core.providers.registry import ProviderSpec, get_provider
+from core.security.redaction import secrets_in_use
+
+MAX_DEPLOYMENTS = 100
+PROBE_MESSAGES = ({"role": "user", "content": "Hi"},)
+NAME_RULE = (
+    "Deployment names are 2–64 characters: letters, digits, '-', '_' or '.', starting with a letter or digit "
+    "(no '..', no dot at the end)."
+)
+
+
+@dataclass(frozen=True)
+class DeploymentPublic:
+    name: str
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class DeploymentAdded:
+    """A deployment that answered the test call; `note` says anything the user should know about it."""
+
+    deployment: DeploymentPublic
+    note: str = ""
+
+
+def clean_deployment_name(raw: str | None) -> str:
+    """The trimmed name; InvalidInput (at the `deployment` field) when it cannot be an Azure deployment."""
+    name = (raw or "").strip()
+    if not name:
+        raise InvalidInput("Type the deployment name, as shown in the Azure portal.", "deployment")
+    if not DEPLOYMENT_NAME.match(name):
+        raise InvalidInput(f"{NAME_RULE} Check the name in the Azure portal.", "deployment")
+    return name
+
+
+class DeploymentStore:
+    """Every method takes the signed-in user's id and touches only the deployments of that user's credential."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @staticmethod
+    def _credential_id(db: Session, user_id: int, provider_id: str) -> int | None:
+        return db.exec(
+            select(Credential.id).where(Credential.user_id == user_id, Credential.provider == provider_id)
+        ).first()
+
+    def list(self, user_id: int, provider_id: str) -> tuple[DeploymentPublic, ...]:
+        """The user's deployments for the provider, in the order they were added."""
+        with session(self._engine) as db:
+            rows = db.exec(
+                select(Deployment)
+                .join(Credential, Credential.id == Deployment.credential_id)
+                .where(Credential.user_id == user_id, Credential.provider == provider_id)
+                .order_by(Deployment.id)
+            ).all()
+        return tuple(DeploymentPublic(row.name, row.added_at) for row in rows)
+
+    def add(self, user_id: int, provider_id: str, name: str) -> DeploymentPublic:
+        """Keep a (clean) name; MissingCredential without a saved credential, InvalidInput for a duplicate."""
+        name = clean_deployment_name(name)
+        with session(self._engine) as db:
+            credential_id = self._credential_id(db, user_id, provider_id)
+            if credential_id is None:
+                raise MissingCredential(get_provider(provider_id).label)
+            names = db.exec(select(Deployment.name).where(Deployment.credential_id == credential_id)).all()
+            if name in names:
+                raise InvalidInput(f"{name} is already in your list.", "deployment")
+            if len(names) >= MAX_DEPLOYMENTS:
+                raise InvalidInput(f"You can list up to {MAX_DEPLOYMENTS} deployments.", "deployment")
+            row = Deployment(credential_id=credential_id, name=name)
+            db.add(row)
+            db.commit()
+            return DeploymentPublic(row.name, row.added_at)
+
+    def remove(self, user_id: int, provider_id: str, name: str) -> bool:
+        """Drop one name from the user's list; True when it was there."""
+        with session(self._engine) as db:
+            credential_id = self._credential_id(db, user_id, provider_id)
+            if credential_id is None:
+                return False
+            result = db.exec(
+                delete(Deployment).where(Deployment.credential_id == credential_id, Deployment.name == name)
+            )
+            db.commit()
+            return bool(result.rowcount)
+
+
+def probe_deployment(spec: ProviderSpec, values: Mapping[str, str], settings: Settings, name: str) -> None:
+    """Ask the deployment for one token with the user's credential; ProviderError when it does not answer."""
+    target = ModelTarget(spec, name)
+    arguments = call_arguments(spec, values, settings)
+    secrets = tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
+    with secrets_in_use(secrets):
+        try:
+            litellm().completion(
+                model=target.litellm_model,
+                messages=list(PROBE_MESSAGES),
+                max_tokens=1,
+                timeout=settings.request_timeout,
+                max_retries=0,
+                **no_redirect_client(spec.litellm_prefix or ""),
+                **arguments,
+            )
+        except Exception as error:  # every provider failure becomes a ProviderError the page can show
+            raise explain_error(error, spec, name) from None
+
+
+def add_tested(
+    deployments: DeploymentStore,
+    credentials: CredentialStore,
+    settings: Settings,
+    user_id: int,
+    provider_id: str,
+    raw_name: str | None,
+) -> DeploymentAdded:
+    """Validate, test with one token, then keep a deployment name.
+
+    A deployment that is only rate limiting is kept (it exists); any other refusal raises ProviderError and keeps
+    nothing: a 404 says there is no such deployment at the saved endpoint.
+    """
+    spec = get_provider(provider_id)
+    name = clean_deployment_name(raw_name)
+    if name in {d.name for d in deployments.list(user_id, provider_id)}:
+        raise InvalidInput(f"{name} is already in your list.", "deployment")
+    note = ""
+    try:
+        probe_deployment(spec, credentials.secrets(user_id, provider_id), settings, name)
+    except ProviderError as error:
+        if error.kind is not ProviderErrorKind.RATE_LIMITED:
+            raise
+        note = f"{spec.label} is rate limiting this deployment right now, but it exists."
+    return DeploymentAdded(deployments.add(user_id, provider_id, name), note)
