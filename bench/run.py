@@ -29,8 +29,9 @@ from bench import pages, streams
 from bench.fake_server import reply_text
 from bench.measure import Row, Sample, interleave, repeat, summarize
 from core.accounts.users import UserPublic
-from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
+from core.config import load_settings
 from core.providers import client as llm
+from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.fakes.providers import DEFAULT_KEYS
@@ -89,8 +90,8 @@ def configure(data_dir: Path, fake: Mapping[str, Any]) -> None:
             "HF_HUB_DISABLE_TELEMETRY": "1",
         }
     )
-    os.environ.update({variable: fake["bases"][provider] for provider, variable in BASE_URL_VARIABLES.items()})
-    for variable in (*SERVER_KEY_VARIABLES, "DATABASE_URL"):
+    os.environ.update({variable: fake["bases"][provider] for provider, variable in base_url_variables().items()})
+    for variable in (*server_key_variables(), "DATABASE_URL"):
         os.environ.pop(variable, None)
 
 
@@ -165,7 +166,7 @@ def measure(args: argparse.Namespace, fake: Mapping[str, Any]) -> dict[str, Row]
             paths["litellm"] = ("litellm.completion, the app's settings", direct(MODEL))
             paced_paths["litellm-paced"] = (f"litellm.completion, the app's settings, {paced}", direct(PACED_MODEL))
         if "core" in only:
-            paths["core"] = ("app core: send_message → batches → saved", core(MODEL))
+            paths["core"] = ("app core: services.chat.send → batches → saved", core(MODEL))
             paced_paths["core-paced"] = (f"app core, {paced}", core(PACED_MODEL))
         if "page" in only:
             bare = pages.BarePage(watch, f"openai/{MODEL}", key, base, reply)

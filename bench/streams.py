@@ -11,7 +11,6 @@ import httpx
 
 from bench.measure import Sample, cpu_seconds, cpu_since
 from core.chat.conversations import Conversation
-from core.chat.reply import send_message
 from core.services import Services
 
 MESSAGES = [{"role": "user", "content": "Tell me a story."}]
@@ -66,15 +65,7 @@ def core_turn(services: Services, user_id: int, model_ref: str, expected: str) -
     """Seconds to the first batch of text and to the saved reply."""
     started = time.perf_counter()
     first = None
-    turn = send_message(
-        services.conversations,
-        services.credentials,
-        services.settings,
-        user_id,
-        Conversation(),
-        PROMPT,
-        model_ref,
-    )
+    turn = services.chat.send(user_id, Conversation(), PROMPT, model_ref)
     for _ in turn.batches():
         first = first or time.perf_counter()
     message = turn.finish()

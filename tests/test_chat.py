@@ -1,4 +1,5 @@
-"""Chat through the real litellm client against the loopback fakes of all five providers."""
+"""Chat through the app's ChatService and the real litellm client against the loopback fakes of all five
+providers: streamed turns, their pacing, the retry policy, Compare, a chat's settings and plain completions."""
 
 from __future__ import annotations
 
@@ -12,11 +13,20 @@ from typing import Any
 import pytest
 
 from core.accounts.users import UserPublic
-from core.chat.compare import start_compare
+from core.chat.completion import CompletionParams
 from core.chat.conversations import Conversation, GenerationSettings
-from core.chat.reply import ReplyStream, Turn, price, regenerate, send_message, start_reply, stream_batches
+from core.chat.pacing import ReplyPumps
+from core.chat.stream import ReplyStream, price
+from core.chat.turn import Turn
 from core.config import load_settings
-from core.errors import CredentialUnreadable, InvalidInput, MissingCredential, ProviderErrorKind, UnknownModel
+from core.errors import (
+    CredentialUnreadable,
+    InvalidInput,
+    MissingCredential,
+    ProviderError,
+    ProviderErrorKind,
+    UnknownModel,
+)
 from core.services import Services, open_services
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, Recorded, _tokens
@@ -47,12 +57,28 @@ def save_key(services: Services, fake: FakeProviders, user: UserPublic, provider
     services.credentials.save(user.id, provider, values)
 
 
-def ask(services: Services, user: UserPublic, model_ref: str, text: str = "Hello?") -> ReplyStream:
-    conversation = Conversation()
-    conversation.add_user(text)
-    reply = start_reply(services.credentials, services.settings, user.id, model_ref, conversation.for_provider())
-    list(reply)
-    return reply
+def send(
+    services: Services,
+    user: UserPublic,
+    text: str,
+    model_ref: str = "openai/gpt-4o",
+    conversation: Conversation | None = None,
+    on_saved: Callable[[int], object] | None = None,
+) -> Turn:
+    """`services.chat.send` as the Chat page calls it (a new chat unless `conversation` is given)."""
+    return services.chat.send(
+        user.id, Conversation() if conversation is None else conversation, text, model_ref, on_saved
+    )
+
+
+def ask(
+    services: Services, user: UserPublic, model_ref: str, text: str = "Hello?", conversation: Conversation | None = None
+) -> ReplyStream:
+    """Send `text` as the Chat page does, read the whole reply and let the turn save it; the settled reply."""
+    turn = send(services, user, text, model_ref, conversation)
+    list(turn.batches())
+    turn.finish()
+    return turn.reply
 
 
 @pytest.fixture
@@ -95,24 +121,20 @@ def test_bare_default_model_id_resolves_to_its_provider(
 
 
 def test_conversation_history_is_sent(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
-    conversation = Conversation()
-    conversation.add_user("first question")
-    first = start_reply(keyed.credentials, keyed.settings, alice.id, "openai/gpt-4o", conversation.for_provider())
-    list(first)
-    conversation.add_reply(first)
-    conversation.add_user("second question")
-    list(start_reply(keyed.credentials, keyed.settings, alice.id, "openai/gpt-4o", conversation.for_provider()))
+    first = send(keyed, alice, "first question")
+    list(first.batches())
+    first.finish()
+    saved = keyed.conversations.get(alice.id, first.conversation_id)
+    ask(keyed, alice, "openai/gpt-4o", "second question", conversation=saved)
     sent = fake.requests[-1].body["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
-    assert sent[1]["content"] == first.text and sent[2]["content"] == "second question"
+    assert sent[1]["content"] == first.reply.text and sent[2]["content"] == "second question"
 
 
 def test_no_key_saved_fails_before_any_network_call(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
-    with pytest.raises(MissingCredential) as caught:
-        start_reply(
-            services.credentials, services.settings, alice.id, "openai/gpt-4o", [{"role": "user", "content": "hi"}]
-        )
-    assert "Profile → Provider Keys → OpenAI" in str(caught.value)
+    reply = ask(services, alice, "openai/gpt-4o", "hi")
+    assert isinstance(reply.error, MissingCredential)
+    assert "Profile → Provider Keys → OpenAI" in str(reply.error)
     assert fake.requests == []
 
 
@@ -124,15 +146,20 @@ def test_unreadable_key_fails_before_any_network_call(
 
     monkeypatch.setenv("APP_MASTER_KEY", generate_master_key())
     other = open_services(load_settings())
-    with pytest.raises(CredentialUnreadable):
-        start_reply(other.credentials, other.settings, alice.id, "xai/grok-2", [{"role": "user", "content": "hi"}])
+    reply = ask(other, alice, "xai/grok-2", "hi")
+    assert isinstance(reply.error, CredentialUnreadable)
     assert fake.requests == []
 
 
 @pytest.mark.parametrize("model_ref", ["", "mystery/model", "gpt-5-unknown", "openai/bad model", "huggingface/x"])
-def test_unknown_model_refs_are_refused(keyed: Services, alice: UserPublic, model_ref: str) -> None:
-    with pytest.raises(UnknownModel):
-        start_reply(keyed.credentials, keyed.settings, alice.id, model_ref, [{"role": "user", "content": "hi"}])
+def test_unknown_model_refs_are_refused(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str
+) -> None:
+    turn = send(keyed, alice, "hi", model_ref)
+    assert list(turn.batches()) == []
+    assert isinstance(turn.reply.error, UnknownModel)
+    assert turn.finish().error_kind == "unknown_model"
+    assert chat_posts(fake) == []
 
 
 @pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
@@ -195,16 +222,19 @@ def test_a_cut_stream_keeps_the_partial_reply(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
     fake.fail(provider, "cut_stream")
-    conversation = Conversation()
-    conversation.add_user("tell me")
-    reply = start_reply(keyed.credentials, keyed.settings, alice.id, model_ref, conversation.for_provider())
-    list(reply)
-    message = conversation.add_reply(reply)
+    turn = send(keyed, alice, "tell me", model_ref)
+    list(turn.batches())
+    message = turn.finish()
+    reply = turn.reply
     full = fake.reply_text(provider, wire_model)
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.INTERRUPTED
     assert reply.text and full.startswith(reply.text) and reply.text != full
     assert message.interrupted and message.content == reply.text
-    assert conversation.messages[0].content == "tell me"
+    saved = keyed.conversations.get(alice.id, turn.conversation_id).messages
+    assert [(m.role, m.content, m.interrupted) for m in saved] == [
+        ("user", "tell me", False),
+        ("assistant", reply.text, True),
+    ]
 
 
 def test_a_hanging_provider_times_out(
@@ -212,9 +242,7 @@ def test_a_hanging_provider_times_out(
 ) -> None:
     monkeypatch.setenv("APP_REQUEST_TIMEOUT", "1")
     fake.fail("openai", "hang")
-    settings = load_settings()
-    reply = start_reply(keyed.credentials, settings, alice.id, "openai/gpt-4o", [{"role": "user", "content": "hi"}])
-    list(reply)
+    reply = ask(open_services(load_settings()), alice, "openai/gpt-4o", "hi")
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.TIMEOUT
 
 
@@ -249,16 +277,11 @@ def test_an_unreachable_provider_is_named_as_such(
     for variable in ("OPENAI_API_BASE", "ANTHROPIC_API_BASE", "GEMINI_API_BASE", "XAI_API_BASE"):
         monkeypatch.setenv(variable, closed)
     monkeypatch.setenv("APP_ALLOW_ENDPOINTS", closed)
-    from core.services import open_services
-
     services = open_services(load_settings())
     if provider == "azure":
         values = {"endpoint": closed, "api_key": ALICE_KEYS["azure"], "api_version": ""}
         services.credentials.save(alice.id, "azure", values)
-    reply = start_reply(
-        services.credentials, services.settings, alice.id, model_ref, [{"role": "user", "content": "hi"}]
-    )
-    list(reply)
+    reply = ask(services, alice, model_ref, "hi")
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.UNREACHABLE, str(reply.error)
 
 
@@ -385,11 +408,7 @@ def test_a_chats_settings_reach_every_provider(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
     conversation = Conversation(settings=GenerationSettings("Answer in French, briefly.", 0.3, 123))
-    conversation.add_user("Hello?")
-    reply = start_reply(
-        keyed.credentials, keyed.settings, alice.id, model_ref, conversation.for_provider(), conversation.settings
-    )
-    list(reply)
+    reply = ask(keyed, alice, model_ref, "Hello?", conversation=conversation)
     assert reply.error is None
     system, temperature, limit = system_prompts_and_limits(chat_posts(fake, provider)[-1])
     assert "Answer in French, briefly." in system
@@ -440,8 +459,7 @@ def test_a_rate_limit_is_retried_with_backoff_then_answered(
     monkeypatch.setenv("APP_MAX_RETRIES", "2")
     monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
     fake.fail(provider, "rate_limit", times=2)
-    reply = start_reply(keyed.credentials, load_settings(), alice.id, model_ref, [{"role": "user", "content": "hi"}])
-    list(reply)
+    reply = ask(open_services(load_settings()), alice, model_ref, "hi")
     assert reply.error is None and reply.text == fake.reply_text(provider, wire_model)
     assert len(chat_posts(fake, provider)) == 3
 
@@ -452,10 +470,7 @@ def test_rate_limit_retries_are_bounded_then_explained_with_the_wait(
     monkeypatch.setenv("APP_MAX_RETRIES", "2")
     monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
     fake.fail("anthropic", "rate_limit", times=None)
-    reply = start_reply(
-        keyed.credentials, load_settings(), alice.id, "anthropic/claude-3-5-haiku", [{"role": "user", "content": "?"}]
-    )
-    list(reply)
+    reply = ask(open_services(load_settings()), alice, "anthropic/claude-3-5-haiku", "?")
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.RATE_LIMITED
     assert "wait 2 s" in str(reply.error) and "Tried 3 times" in str(reply.error)
     assert len(chat_posts(fake)) == 3
@@ -475,10 +490,7 @@ def test_only_transient_failures_before_any_text_are_retried(
     monkeypatch.setenv("APP_MAX_RETRIES", "3")
     monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
     fake.fail("openai", failure, times=1)
-    reply = start_reply(
-        keyed.credentials, load_settings(), alice.id, "openai/gpt-4o", [{"role": "user", "content": "?"}]
-    )
-    list(reply)
+    reply = ask(open_services(load_settings()), alice, "openai/gpt-4o", "?")
     assert len(chat_posts(fake)) == attempts
     if failure == "cut_stream":
         assert reply.interrupted and reply.error is not None, "a reply that had started is kept, not asked again"
@@ -492,7 +504,7 @@ def test_no_retries_when_none_are_configured(keyed: Services, fake: FakeProvider
 
 
 def chunk(text: str) -> Any:
-    """A stream chunk as litellm shapes it, for the batching tests that need no provider."""
+    """A stream chunk as litellm shapes it, for the pacing tests that need no provider."""
     return SimpleNamespace(choices=[SimpleNamespace(delta=SimpleNamespace(content=text))], usage=None)
 
 
@@ -506,7 +518,7 @@ def test_batches_send_the_first_text_at_once_then_coalesce() -> None:
         yield from (chunk(piece) for piece in pieces[1:])
 
     reply = ReplyStream("test/model", None, produce)
-    batches = stream_batches([reply], interval=3600)
+    batches = ReplyPumps([reply]).batches(interval=3600)
     first = next(batches)
     more.set()
     assert [first, *batches] == [(0, pieces[0]), (0, "".join(pieces[1:]))]
@@ -516,7 +528,7 @@ def test_batches_send_the_first_text_at_once_then_coalesce() -> None:
 def test_batches_of_several_replies_stay_apart() -> None:
     replies = [ReplyStream(f"test/{n}", None, lambda n=n: iter([chunk(f"{n}a"), chunk(f"{n}b")])) for n in range(3)]
     shown = [""] * 3
-    for index, text in stream_batches(replies):
+    for index, text in ReplyPumps(replies).batches():
         shown[index] += text
     assert shown == ["0a0b", "1a1b", "2a2b"]
 
@@ -531,24 +543,29 @@ def test_a_quiet_stream_gives_the_page_its_idle_calls() -> None:
 
     calls: list[int] = []
     reply = ReplyStream("test/model", None, open_stream)
-    batches = list(stream_batches([reply], on_idle=lambda: (calls.append(1), gate.set())))
+    batches = list(ReplyPumps([reply]).batches(on_idle=lambda: (calls.append(1), gate.set())))
     assert calls and batches == [(0, "late")]
 
 
 def test_stop_keeps_what_arrived(services: Services, alice: UserPublic, pausing: PausingOpenAI) -> None:
     services = open_services(load_settings())
     services.credentials.save(alice.id, "openai", {"api_key": pausing.key})
-    reply = start_reply(services.credentials, services.settings, alice.id, "openai/gpt-4o-mini", [])
-    batches = stream_batches([reply])
-    index, first = next(batches)
-    assert index == 0 and first and pausing.sent_before_pause.startswith(first), "text is shown while it streams"
+    turn = send(services, alice, "Tell me a story", "openai/gpt-4o-mini")
+    batches = turn.batches()
+    first = next(batches)
+    assert first and pausing.sent_before_pause.startswith(first), "text is shown while it streams"
+    reply = turn.reply
     wait_for(lambda: reply.text == pausing.sent_before_pause)
-    reply.stop()
+    message = turn.finish()  # what the page does when Stop ends its run
     pausing.release()
     batches.close()
-    message = reply.message()
     assert (message.content, message.interrupted, message.error) == (pausing.sent_before_pause, True, None)
     assert reply.stopped and reply.cost is None
+    saved = services.conversations.get(alice.id, turn.conversation_id).messages
+    assert [(m.content, m.interrupted) for m in saved] == [
+        ("Tell me a story", False),
+        (pausing.sent_before_pause, True),
+    ]
     status = services.credentials.list(alice.id)["openai"].status
     assert status is not None and status.used_at is not None and status.error is None
 
@@ -558,36 +575,16 @@ def test_leaving_the_batches_early_stops_the_reply(
 ) -> None:
     services = open_services(load_settings())
     services.credentials.save(alice.id, "openai", {"api_key": pausing.key})
-    reply = start_reply(services.credentials, services.settings, alice.id, "openai/gpt-4o-mini", [])
-    batches = stream_batches([reply])
+    turn = send(services, alice, "Tell me a story", "openai/gpt-4o-mini")
+    batches = turn.batches()
     next(batches)
     batches.close()
+    reply = turn.reply
     assert reply.stopped and reply.interrupted and pausing.sent_before_pause.startswith(reply.text)
 
 
 class Enough(Exception):
     """Raised from an `on_idle` callback to leave a reply that would otherwise wait on a silent provider."""
-
-
-def send(
-    services: Services,
-    user: UserPublic,
-    text: str,
-    model_ref: str = "openai/gpt-4o",
-    conversation: Conversation | None = None,
-    on_saved: Callable[[int], object] | None = None,
-) -> Turn:
-    """`send_message` with the services' stores and settings (a new chat unless `conversation` is given)."""
-    return send_message(
-        services.conversations,
-        services.credentials,
-        services.settings,
-        user.id,
-        Conversation() if conversation is None else conversation,
-        text,
-        model_ref,
-        on_saved,
-    )
 
 
 def test_the_provider_is_asked_first_and_the_message_saved_while_it_answers(
@@ -703,7 +700,7 @@ def test_regenerate_replaces_the_last_reply_with_the_model_now_chosen(
     list(turn.batches())
     turn.finish()
     conversation = store.get(alice.id, turn.conversation_id)
-    again = regenerate(store, keyed.credentials, keyed.settings, alice.id, conversation, "anthropic/claude-3-5-haiku")
+    again = keyed.chat.regenerate(alice.id, conversation, "anthropic/claude-3-5-haiku")
     list(again.batches())
     again.finish()
     saved = store.get(alice.id, turn.conversation_id).messages
@@ -715,7 +712,7 @@ def test_regenerate_replaces_the_last_reply_with_the_model_now_chosen(
 
 def test_regenerate_needs_a_reply(keyed: Services, alice: UserPublic) -> None:
     with pytest.raises(InvalidInput):
-        regenerate(keyed.conversations, keyed.credentials, keyed.settings, alice.id, Conversation(), "openai/gpt-4o")
+        keyed.chat.regenerate(alice.id, Conversation(), "openai/gpt-4o")
 
 
 def test_each_reply_records_the_use_of_the_key(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
@@ -742,9 +739,7 @@ def test_a_failure_to_record_the_use_never_breaks_the_chat(
 
 def test_compare_streams_each_model_in_its_own_column(keyed: Services, fake: FakeProviders, alice: UserPublic) -> None:
     refs = ["openai/gpt-4o-mini", "gemini/gemini-1.5-flash", "openai/gpt-9"]
-    comparison = start_compare(
-        keyed.credentials, keyed.settings, alice.id, refs, "Which is best?", GenerationSettings()
-    )
+    comparison = keyed.chat.compare(alice.id, refs, "Which is best?", GenerationSettings())
     shown = [""] * 3
     for index, text in comparison.batches():
         shown[index] += text
@@ -759,7 +754,7 @@ def test_compare_streams_each_model_in_its_own_column(keyed: Services, fake: Fak
 @pytest.mark.parametrize("refs", [["openai/gpt-4o"], ["openai/gpt-4o", " openai/gpt-4o"], ["a/1", "a/2", "a/3", "a/4"]])
 def test_compare_takes_two_or_three_different_models(keyed: Services, alice: UserPublic, refs: list[str]) -> None:
     with pytest.raises(InvalidInput):
-        start_compare(keyed.credentials, keyed.settings, alice.id, refs, "hi", GenerationSettings())
+        keyed.chat.compare(alice.id, refs, "hi", GenerationSettings())
 
 
 def reachable_strings(root: Any, limit: int = 200_000) -> Iterator[str]:
@@ -817,3 +812,153 @@ def test_a_disabled_accounts_keys_are_not_used(keyed: Services, fake: FakeProvid
     assert list(turn.batches()) == []
     assert turn.reply.error is not None and "disabled" in str(turn.reply.error)
     assert chat_posts(fake) == []
+
+
+def test_settings_of_a_new_chat_are_kept_until_its_first_message_saves_them(
+    keyed: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    draft = Conversation()
+    applied = keyed.chat.apply_settings(alice.id, draft, "  Be brief.  ", 0.25, 300)
+    assert applied == draft.settings == GenerationSettings("Be brief.", 0.25, 300)
+    assert keyed.conversations.list(alice.id) == [], "nothing is saved for a chat that has no message yet"
+    turn = send(keyed, alice, "Hello?", conversation=draft)
+    list(turn.batches())
+    turn.finish()
+    assert keyed.conversations.get(alice.id, turn.conversation_id).settings == applied
+    _, temperature, limit = system_prompts_and_limits(chat_posts(fake)[-1])
+    assert (temperature, limit) == (0.25, 300)
+
+
+def test_settings_of_a_saved_chat_are_saved_at_once(keyed: Services, alice: UserPublic) -> None:
+    conversation = keyed.conversations.create(alice.id)
+    keyed.chat.apply_settings(alice.id, conversation, "Answer in French.", None, 1000)
+    assert keyed.conversations.get(alice.id, conversation.id).settings == GenerationSettings(
+        "Answer in French.", None, 1000
+    )
+
+
+@pytest.mark.parametrize(
+    ("system", "temperature", "max_tokens", "field"),
+    [("x" * 20_001, None, None, "system"), ("", 2.5, None, "temperature"), ("", None, 0, "max_tokens")],
+)
+def test_refused_settings_change_nothing(
+    keyed: Services, alice: UserPublic, system: str, temperature: float | None, max_tokens: int | None, field: str
+) -> None:
+    conversation = keyed.conversations.create(alice.id, GenerationSettings("Keep me.", 0.5, 100))
+    with pytest.raises(InvalidInput) as caught:
+        keyed.chat.apply_settings(alice.id, conversation, system, temperature, max_tokens)
+    assert caught.value.field == field
+    assert conversation.settings == GenerationSettings("Keep me.", 0.5, 100)
+    assert keyed.conversations.get(alice.id, conversation.id).settings == conversation.settings
+
+
+def test_another_users_chat_takes_no_settings(keyed: Services, alice: UserPublic, bob: UserPublic) -> None:
+    from core.chat.conversations import ConversationNotFound
+
+    alices = keyed.conversations.create(alice.id, GenerationSettings("Alice's.", None, 100))
+    with pytest.raises(ConversationNotFound):
+        keyed.chat.apply_settings(bob.id, alices, "Bob's now.", None, 100)
+    assert keyed.conversations.get(alice.id, alices.id).settings == GenerationSettings("Alice's.", None, 100)
+
+
+HELLO = [{"role": "user", "content": "Hello?"}]
+
+
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+def test_a_completion_answers_in_one_piece_with_the_users_own_key(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
+) -> None:
+    messages = [{"role": "system", "content": "Answer in French, briefly."}, *HELLO]
+    completion = keyed.chat.complete(alice.id, model_ref, messages, CompletionParams(temperature=0.3, max_tokens=123))
+    text = fake.reply_text(provider, wire_model)
+    assert (completion.text, completion.model, completion.finish_reason) == (text, model_ref, "stop")
+    assert completion.completion_tokens == _tokens(text)
+    assert completion.prompt_tokens is not None and completion.prompt_tokens > 0
+    [call] = chat_posts(fake)
+    assert (call.provider, call.key, call.model) == (provider, ALICE_KEYS[provider], wire_model)
+    assert call.body.get("stream") is not True
+    system, temperature, limit = system_prompts_and_limits(call)
+    assert "Answer in French, briefly." in system
+    assert (temperature, limit) == (0.3, 123)
+    assert keyed.conversations.list(alice.id) == [], "a completion is not saved as a chat"
+    status = keyed.credentials.list(alice.id)[provider].status
+    assert status is not None and status.used_at is not None and status.error is None
+
+
+def test_a_completion_is_priced_as_a_reply_is(keyed: Services, alice: UserPublic) -> None:
+    completion = keyed.chat.complete(alice.id, "openai/gpt-4o-mini", HELLO, CompletionParams())
+    assert completion.cost == price("openai/gpt-4o-mini", completion.prompt_tokens, completion.completion_tokens)
+    assert completion.cost is not None
+    assert keyed.chat.complete(alice.id, "xai/grok-2", HELLO, CompletionParams()).cost is None
+
+
+def test_a_completion_with_a_rejected_key_says_where_to_fix_it(
+    services: Services, fake: FakeProviders, alice: UserPublic
+) -> None:
+    revoked = "sk-revoked-sentinel-key-0001"
+    save_key(services, fake, alice, "openai", revoked)
+    with pytest.raises(ProviderError) as caught:
+        services.chat.complete(alice.id, "openai/gpt-4o", HELLO, CompletionParams())
+    assert caught.value.kind is ProviderErrorKind.REJECTED_KEY and "Profile → Provider Keys" in str(caught.value)
+    assert revoked not in str(caught.value)
+    status = services.credentials.list(alice.id)["openai"].status
+    assert status is not None and status.error == str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("model_ref", "error"), [("openai/gpt-4o", MissingCredential), ("mystery/model", UnknownModel)]
+)
+def test_a_completion_that_cannot_start_calls_nobody(
+    services: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        services.chat.complete(alice.id, model_ref, HELLO, CompletionParams())
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("messages", "params", "field"),
+    [
+        ([], CompletionParams(), "messages"),
+        ([{"role": "tool", "content": "x"}], CompletionParams(), "messages"),
+        ([{"role": "user", "content": None}], CompletionParams(), "messages"),
+        ([{"role": "user", "content": "x" * 100_001}], CompletionParams(), "messages"),
+        (HELLO, CompletionParams(temperature=3.0), "temperature"),
+        (HELLO, CompletionParams(max_tokens=0), "max_tokens"),
+    ],
+)
+def test_a_malformed_completion_request_is_refused_before_any_call(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, messages: list, params: CompletionParams, field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        keyed.chat.complete(alice.id, "openai/gpt-4o", messages, params)
+    assert caught.value.field == field
+    assert fake.requests == []
+
+
+def test_a_completion_is_retried_as_a_reply_is(
+    keyed: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_MAX_RETRIES", "2")
+    monkeypatch.setenv("APP_RETRY_MAX_WAIT", "0.05")
+    retrying = open_services(load_settings())
+    fake.fail("anthropic", "rate_limit", times=2)
+    completion = retrying.chat.complete(alice.id, "anthropic/claude-3-5-haiku", HELLO, CompletionParams())
+    assert completion.text == fake.reply_text("anthropic", "claude-3-5-haiku-latest")
+    fake.fail("anthropic", "rate_limit", times=None)
+    with pytest.raises(ProviderError) as caught:
+        retrying.chat.complete(alice.id, "anthropic/claude-3-5-haiku", HELLO, CompletionParams())
+    assert caught.value.kind is ProviderErrorKind.RATE_LIMITED and "Tried 3 times" in str(caught.value)
+    assert len(chat_posts(fake)) == 6
+
+
+def test_every_chat_service_method_takes_the_user_first() -> None:
+    """Front ends call `services.chat.<method>(user.id, ...)`: no method reaches a chat or a key without the user."""
+    import inspect
+
+    from core.chat.service import ChatService
+
+    methods = [(n, m) for n, m in inspect.getmembers(ChatService, inspect.isfunction) if not n.startswith("_")]
+    assert {name for name, _ in methods} == {"send", "regenerate", "compare", "apply_settings", "complete"}
+    for name, method in methods:
+        assert list(inspect.signature(method).parameters)[1] == "user_id", name

@@ -163,12 +163,13 @@ def test_an_azure_endpoint_is_checked_again_at_call_time(
     services: Services, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Saved while the admin allowed the origin; once it is no longer allowed, no call goes there."""
-    from core.chat.reply import start_reply
+    from core.chat.conversations import Conversation
     from core.errors import InvalidEndpoint
 
     monkeypatch.setenv("APP_ALLOW_ENDPOINTS", "https://gateway.example.org")
     allowing = open_services(load_settings())
     allowing.credentials.save(alice.id, "azure", {"endpoint": "https://gateway.example.org", "api_key": "k" * 32})
     monkeypatch.setenv("APP_ALLOW_ENDPOINTS", "")
-    with pytest.raises(InvalidEndpoint):
-        start_reply(services.credentials, load_settings(), alice.id, "azure/my-gpt4o", [])
+    turn = open_services(load_settings()).chat.send(alice.id, Conversation(), "hi", "azure/my-gpt4o")
+    assert list(turn.batches()) == []
+    assert isinstance(turn.reply.error, InvalidEndpoint)

@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.accounts.users import UserPublic
-from core.chat.reply import start_reply
-from core.config import BASE_URL_VARIABLES, load_settings
+from core.chat.conversations import Conversation
+from core.config import load_settings
 from core.errors import InvalidEndpoint, ProviderErrorKind
 from core.providers.endpoints import validate_endpoint
+from core.providers.registry import base_url_variables
 from core.services import Services, open_services
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
@@ -263,7 +264,7 @@ class RedirectingFake(LoopbackFake):
 
 def services_routed_to(base: str, monkeypatch: pytest.MonkeyPatch) -> Services:
     """Services whose provider bases, and the one allowed Azure endpoint, are `base`."""
-    for variable in BASE_URL_VARIABLES.values():
+    for variable in base_url_variables().values():
         monkeypatch.setenv(variable, base + "/v1")
     monkeypatch.setenv("APP_ALLOW_ENDPOINTS", base)
     return open_services(load_settings())
@@ -285,10 +286,9 @@ def test_a_redirect_to_another_host_is_not_followed(
     with RecordingFake() as elsewhere, RedirectingFake(status, elsewhere) as provider_host:
         services = services_routed_to(provider_host.url, monkeypatch)
         save_valid_key(services, alice, provider, provider_host.url)
-        reply = start_reply(
-            services.credentials, services.settings, alice.id, MODEL_REFS[provider], [{"role": "user", "content": "hi"}]
-        )
-        assert list(reply) == []
+        turn = services.chat.send(alice.id, Conversation(), "hi", MODEL_REFS[provider])
+        assert list(turn.batches()) == []
+        reply = turn.reply
         assert elsewhere.url not in str(reply.error)
     assert len(provider_host.paths) == 1
     assert elsewhere.requests == []
@@ -305,10 +305,9 @@ def test_every_hanging_provider_times_out(
     monkeypatch.setenv("APP_REQUEST_TIMEOUT", "1")
     fake.fail(provider, "hang")
     started = time.monotonic()
-    reply = start_reply(
-        services.credentials, load_settings(), alice.id, MODEL_REFS[provider], [{"role": "user", "content": "hi"}]
-    )
-    list(reply)
+    turn = open_services(load_settings()).chat.send(alice.id, Conversation(), "hi", MODEL_REFS[provider])
+    list(turn.batches())
+    reply = turn.reply
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.TIMEOUT, str(reply.error)
     assert time.monotonic() - started < 10
     assert [r.provider for r in fake.requests] == [provider]

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from core.chat.conversations import Conversation, GenerationSettings, Message, clean_prompt
-from core.chat.reply import ReplyPumps, ReplyStream, open_reply
-from core.config import Settings
-from core.credentials.store import CredentialStore
+from core.chat.pacing import ReplyPumps
+from core.chat.stream import ReplyStream
 from core.errors import InvalidInput
 from core.models.model_info import has_price
 
@@ -56,7 +54,7 @@ class Comparison:
         self._pumps = ReplyPumps(replies)  # the providers start answering now
 
     def batches(self, on_idle: Callable[[], object] | None = None) -> Iterator[tuple[int, str]]:
-        """`(column, new text)` as the replies stream side by side (see `core.chat.ReplyPumps.batches`)."""
+        """`(column, new text)` as the replies stream side by side (see `core.chat.pacing.ReplyPumps.batches`)."""
         return self._pumps.batches(on_idle=on_idle)
 
     def finish(self) -> list[CompareResult]:
@@ -66,22 +64,8 @@ class Comparison:
 
 
 def clean_model_refs(model_refs: Sequence[str]) -> list[str]:
+    """Two or three different model references, trimmed, in the order picked; InvalidInput otherwise."""
     refs = list(dict.fromkeys(ref.strip() for ref in model_refs if ref and ref.strip()))
     if not MIN_MODELS <= len(refs) <= MAX_MODELS:
         raise InvalidInput(f"Pick {MIN_MODELS} or {MAX_MODELS} different models to compare.", "compare_models")
     return refs
-
-
-def start_compare(
-    credentials: CredentialStore,
-    settings: Settings,
-    user_id: int,
-    model_refs: Sequence[str],
-    prompt: str,
-    generation: GenerationSettings,
-) -> Comparison:
-    """Prepare one reply per model with the user's own keys; a model that cannot start is a failed column."""
-    refs = clean_model_refs(model_refs)
-    prompt = clean_prompt(prompt)
-    messages = Conversation(settings=generation, messages=[Message("user", prompt)]).for_provider()
-    return Comparison(prompt, [open_reply(credentials, settings, user_id, ref, messages, generation) for ref in refs])

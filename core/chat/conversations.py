@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, select
@@ -58,12 +57,6 @@ class Message:
     created_at: datetime | None = None
 
 
-class _Reply(Protocol):
-    """What `add_reply` needs of a finished reply (core.chat.ReplyStream)."""
-
-    def message(self) -> Message: ...
-
-
 @dataclass(frozen=True)
 class ConversationUsage:
     """Totals over a conversation's replies; `cost` sums the known costs, `unpriced` counts replies without one."""
@@ -89,16 +82,6 @@ class Conversation:
     @property
     def display_title(self) -> str:
         return self.title or UNTITLED
-
-    def add_user(self, text: str) -> Message:
-        message = Message("user", text)
-        self.messages.append(message)
-        return message
-
-    def add_reply(self, reply: _Reply) -> Message:
-        message = reply.message()
-        self.messages.append(message)
-        return message
 
     def for_provider(self) -> list[dict[str, str]]:
         """What to send: the system prompt, then every message with content, in order."""
@@ -175,8 +158,8 @@ def _settings(row: ChatConversation) -> GenerationSettings:
 
 def _message(row: ChatMessage) -> Message:
     return Message(
-        row.role,
-        row.content,
+        role=row.role,
+        content=row.content,
         model=row.model,
         error=row.error,
         error_kind=row.error_kind,

@@ -1,16 +1,19 @@
-"""The one place that imports litellm: offline, quiet, with no callbacks that could keep a key."""
+"""How a provider is called, and the one place that imports litellm: offline, quiet, with no callbacks that could
+keep a key, the credential's values as call arguments, no redirect followed, no retry of litellm's own."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from core.config import Settings
 from core.providers.endpoints import validate_endpoint
 from core.providers.registry import ProviderSpec
+from core.security.redaction import secrets_in_use
 
 # litellm fetches price maps, header configs and tokenizers from the internet unless told not to,
 # and reads these variables at import time (it also imports huggingface_hub, which reads its own).
@@ -49,6 +52,7 @@ SETTINGS: dict[str, Any] = {
     "return_response_headers": False,
 }
 
+NO_KEY = "no-key-needed"
 _lock = threading.Lock()
 _module: ModuleType | None = None
 _handler: Any = None
@@ -100,10 +104,63 @@ def warm_in_background() -> threading.Thread:
 
 
 def call_arguments(spec: ProviderSpec, values: Mapping[str, str], settings: Settings) -> dict[str, Any]:
-    """The litellm keyword arguments a provider's credential feeds; bases come from settings only."""
+    """The litellm keyword arguments a provider's credential feeds; bases come from settings only (or, for a
+    provider that needs no credential, from its entry)."""
     arguments = {f.litellm_arg: values[f.name] for f in spec.fields if f.litellm_arg and values.get(f.name)}
     if any(f.is_endpoint for f in spec.fields):
         arguments["api_base"] = validate_endpoint(arguments.get("api_base", ""), settings.allow_endpoints)
-    elif base := settings.provider_base(spec.id):
+    elif base := settings.provider_base(spec.base_url_variable):
         arguments["api_base"] = base
+    if not spec.needs_credential:
+        arguments.setdefault("api_base", spec.api_base)
+        # Servers that take no key (vLLM, Ollama, llama.cpp's server) still get one: the SDKs refuse to send none.
+        arguments["api_key"] = NO_KEY
     return arguments
+
+
+def secrets_of(spec: ProviderSpec, values: Mapping[str, str]) -> tuple[str, ...]:
+    """A credential's secret values (its key or token), masked in any log while a call with them runs."""
+    return tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion: the litellm model, the messages, the output bound; `temperature` None: the default."""
+
+    model: str
+    messages: Sequence[Mapping[str, str]]
+    max_tokens: int
+    temperature: float | None = None
+
+
+def _completion(spec: ProviderSpec, settings: Settings, request: ChatRequest) -> dict[str, Any]:
+    """The per-call arguments every completion shares, the credential's aside."""
+    options = {"temperature": request.temperature} if request.temperature is not None else {}
+    return {
+        "model": request.model,
+        "messages": list(request.messages),
+        "max_tokens": request.max_tokens,
+        "timeout": settings.request_timeout,
+        # Retries are the app's own (the SDKs' differ per provider, and Azure's are fixed per process).
+        "max_retries": 0,
+        **no_redirect_client(spec.litellm_prefix or ""),
+        **options,
+    }
+
+
+def stream_chat(
+    spec: ProviderSpec, values: Mapping[str, str], settings: Settings, request: ChatRequest
+) -> Iterator[Any]:
+    """Stream a chat completion with the credential's `values`, its usage in the last chunk; litellm's chunks."""
+    arguments = call_arguments(spec, values, settings)
+    with secrets_in_use(secrets_of(spec, values)):
+        yield from litellm().completion(
+            stream=True, stream_options={"include_usage": True}, **_completion(spec, settings, request), **arguments
+        )
+
+
+def complete(spec: ProviderSpec, values: Mapping[str, str], settings: Settings, request: ChatRequest) -> Any:
+    """A chat completion in one piece with the credential's `values`: litellm's response."""
+    arguments = call_arguments(spec, values, settings)
+    with secrets_in_use(secrets_of(spec, values)):
+        return litellm().completion(**_completion(spec, settings, request), **arguments)

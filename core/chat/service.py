@@ -1,0 +1,190 @@
+"""The ChatService the front ends call, the user first in every method: send, regenerate, compare, apply a chat's
+settings, and a plain completion for the HTTP API. Each reply uses the user's own key, read only by the call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from core.chat.compare import Comparison, clean_model_refs
+from core.chat.completion import Completion, CompletionParams, clean_messages, completion_of
+from core.chat.conversations import (
+    Conversation,
+    ConversationStore,
+    GenerationSettings,
+    Message,
+    clean_prompt,
+    clean_settings,
+)
+from core.chat.retry import RetryPolicy
+from core.chat.stream import ReplyOptions, ReplyStream
+from core.chat.turn import Turn, TurnOptions
+from core.config import Settings
+from core.credentials.store import CredentialStore
+from core.errors import AppError, InvalidInput
+from core.models.target import ModelTarget, resolve_model
+from core.providers import client
+from core.providers.client import ChatRequest
+from core.providers.failures import error_kind, explain_error
+from core.providers.registry import PROVIDERS, ProviderSpec
+
+log = logging.getLogger(__name__)
+
+
+def _request(target: ModelTarget, messages: list[dict[str, str]], generation: GenerationSettings) -> ChatRequest:
+    return ChatRequest(
+        model=target.litellm_model,
+        messages=messages,
+        max_tokens=generation.max_tokens,
+        temperature=generation.temperature,
+    )
+
+
+class ChatService:
+    """Chat for the signed-in user: every method takes their id first and uses only their keys and chats."""
+
+    def __init__(
+        self,
+        conversations: ConversationStore,
+        credentials: CredentialStore,
+        settings: Settings,
+        providers: Sequence[ProviderSpec] = PROVIDERS,
+    ) -> None:
+        self._conversations = conversations
+        self._credentials = credentials
+        self._settings = settings
+        self._providers = tuple(providers)
+        self._retry = RetryPolicy.of(settings)
+
+    def send(
+        self,
+        user_id: int,
+        conversation: Conversation,
+        text: str,
+        model_ref: str,
+        on_saved: Callable[[int], object] | None = None,
+    ) -> Turn:
+        """Ask the provider now; the turn saves the message (a new conversation with it) while the provider answers.
+
+        `conversation` gets its id and the message when they are saved, and `on_saved(conversation_id)` is called
+        then: within `HEAD_START_SECONDS` of the first `batches()` step, or by `finish()`, whatever becomes of the
+        reply. InvalidInput (an empty or too long message) is raised before anything is sent.
+        """
+        prompt = Message(role="user", content=clean_prompt(text))
+        asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
+        reply = self._open_reply(user_id, model_ref, asked.for_provider(), conversation.settings)
+        options = TurnOptions(prompt=prompt, on_saved=on_saved)
+        return Turn(self._conversations, user_id, conversation, reply, options)
+
+    def regenerate(self, user_id: int, conversation: Conversation, model_ref: str) -> Turn:
+        """Ask again for the last reply (with any model); the new reply replaces the old one when it is saved."""
+        last = conversation.messages[-1] if conversation.messages else None
+        if conversation.id is None or last is None or last.role != "assistant":
+            raise InvalidInput("There is no reply to regenerate yet.")
+        history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
+        reply = self._open_reply(user_id, model_ref, history.for_provider(), conversation.settings)
+        return Turn(self._conversations, user_id, conversation, reply, TurnOptions(replaces=last.id))
+
+    def compare(
+        self, user_id: int, model_refs: Sequence[str], prompt: str, generation: GenerationSettings
+    ) -> Comparison:
+        """One reply per model, streaming now with the user's own keys; a model that cannot start is a failed column."""
+        refs = clean_model_refs(model_refs)
+        prompt = clean_prompt(prompt)
+        messages = Conversation(settings=generation, messages=[Message(role="user", content=prompt)]).for_provider()
+        return Comparison(prompt, [self._open_reply(user_id, ref, messages, generation) for ref in refs])
+
+    def apply_settings(
+        self,
+        user_id: int,
+        conversation: Conversation,
+        system_prompt: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+    ) -> GenerationSettings:
+        """Validate a chat's settings (InvalidInput names the field) and keep them: saved once the chat is."""
+        settings = clean_settings(system_prompt, temperature, max_tokens)
+        if conversation.id is not None:
+            self._conversations.update_settings(user_id, conversation.id, settings)
+        conversation.settings = settings
+        return settings
+
+    def complete(
+        self, user_id: int, model: str, messages: Sequence[Mapping[str, Any]], params: CompletionParams
+    ) -> Completion:
+        """A reply in one piece, nothing saved; AppError (ProviderError for a provider's refusal) when there is none.
+
+        Retried as a streamed reply is (see `core.chat.retry`); the key's use is recorded as a chat's.
+        """
+        target = resolve_model(model, self._providers)
+        generation = clean_settings(None, params.temperature, params.max_tokens)
+        request = _request(target, clean_messages(messages), generation)
+        try:
+            values = self._secrets(user_id, target.spec)
+            response = self._call(target, values, request)
+        except AppError as error:
+            self._record_use(user_id, target.spec, error)
+            raise
+        self._record_use(user_id, target.spec, None)
+        return completion_of(response, target)
+
+    def _call(self, target: ModelTarget, values: Mapping[str, str], request: ChatRequest) -> Any:
+        """litellm's response, after the retries the policy allows; ProviderError when the provider refuses."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return client.complete(target.spec, values, self._settings, request)
+            except AppError:
+                raise
+            except Exception as error:  # every provider failure becomes an explained error
+                delay = self._retry.delay(error, attempts)
+                if delay is None:
+                    raise explain_error(error, target.spec, target.model_id, attempts=attempts) from None
+                log.info("retrying a provider call in %.1f s (attempt %d)", delay, attempts + 1)
+                time.sleep(delay)
+
+    def _open_reply(
+        self, user_id: int, model_ref: str, messages: list[dict[str, str]], generation: GenerationSettings
+    ) -> ReplyStream:
+        """A reply ready to stream; one that cannot start (an unknown model) is a failed reply, not an exception.
+
+        The key is read once, by the thread that streams: a missing or unreadable key (or a refused endpoint) fails
+        the reply there, before any network call, so the page's run never waits for a decryption.
+        """
+        try:
+            target = resolve_model(model_ref, self._providers)
+        except AppError as error:
+            return ReplyStream.failed(model_ref, error)
+        spec, request = target.spec, _request(target, messages, generation)
+        credentials, settings = self._credentials, self._settings
+
+        def open_stream() -> Iterator[Any]:
+            # The key is read here, on the thread that streams, and lives only as long as this call.
+            return client.stream_chat(spec, self._secrets(user_id, spec), settings, request)
+
+        options = ReplyOptions(
+            retry=self._retry,
+            on_settled=lambda reply: self._record_use(user_id, spec, reply.error),
+            still_allowed=lambda: credentials.account_active(user_id),
+        )
+        return ReplyStream(target.ref, target, open_stream, options)
+
+    def _secrets(self, user_id: int, spec: ProviderSpec) -> Mapping[str, str]:
+        """The user's credential for `spec` (MissingCredential when none is saved); nothing for a provider that
+        needs none, whose calls never look one up."""
+        return self._credentials.secrets(user_id, spec.id) if spec.needs_credential else {}
+
+    def _record_use(self, user_id: int, spec: ProviderSpec, error: AppError | None) -> None:
+        """Tell the credential store how the key fared (if the provider takes one); a failure to record never breaks
+        a chat."""
+        if not spec.needs_credential:
+            return
+        try:
+            self._credentials.record_use(
+                user_id, spec.id, str(error) if error else None, kind=error_kind(error) if error else None
+            )
+        except Exception:
+            log.warning("could not record the use of a %s credential", spec.id, exc_info=True)
