@@ -55,8 +55,11 @@ class UnknownModel(AppError):
 
 
 class ProviderErrorKind(StrEnum):
+    """How a provider call failed; core/providers/failures.py words each kind."""
+
     REJECTED_KEY = "rejected_key"
     NO_ACCESS = "no_access"
+    GATED = "gated"  # a Hugging Face model the token's account was not granted (its license is not accepted)
     NOT_FOUND = "not_found"
     RATE_LIMITED = "rate_limited"
     PROVIDER_DOWN = "provider_down"
@@ -64,6 +67,7 @@ class ProviderErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     INTERRUPTED = "interrupted"
     UNREACHABLE = "unreachable"
+    REDIRECTED = "redirected"  # the provider answered with a redirect, which is never followed (it would carry the key)
 
 
 class ProviderError(AppError):

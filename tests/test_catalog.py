@@ -14,7 +14,7 @@ from core.accounts.users import UserPublic
 from core.config import load_settings
 from core.db.tables import utcnow
 from core.models.catalog import ModelSource, ProviderSection, available_models, find_model, search_models
-from core.models.listings import MAX_AGE, RETRY_FAILED_AFTER, refresh_listings
+from core.models.listings import MAX_AGE, RETRY_FAILED_AFTER
 from core.models.model_info import NOT_CHAT_MODES, PER_MILLION, has_price, model_info
 from core.models.registry_file import load_registry
 from core.models.target import resolve_model
@@ -151,7 +151,7 @@ def test_a_failed_listing_falls_back_to_the_defaults_with_the_reason(
     fake.fail("openai", "server_error")
     openai = section(services.catalog.load(alice.id, refresh=True), "openai")
     assert openai.listing_failed and not openai.listing.ok
-    assert openai.listing.error == "OpenAI is having problems (HTTP 500)."
+    assert openai.listing.error == "OpenAI is having problems (HTTP 500). Try again in a moment."
     assert [(m.model_id, m.offered) for m in openai.models] == [("gpt-4o-mini", True), ("gpt-4o", True)]
     fake.models["openai"] += ["o3-mini"]
     recovered = section(services.catalog.load(alice.id, refresh=True), "openai")
@@ -163,7 +163,9 @@ def test_a_rejected_key_is_explained_without_the_key(services: Services, fake: F
     save(services, fake, alice, "gemini", "AIza-revoked-gemini-key-0000")
     gemini = section(services.catalog.load(alice.id), "gemini")
     assert gemini.listing_failed
-    assert gemini.listing.error == "Google AI (Gemini) rejected this key: it is wrong or was revoked."
+    assert gemini.listing.error == (
+        "Google AI (Gemini) rejected the saved key. Update it in Profile → Provider Keys → Google AI (Gemini)."
+    )
     assert "revoked-gemini" not in repr(gemini)
 
 
@@ -199,9 +201,7 @@ def test_listings_age_out_and_failures_are_retried_later(services: Services, fak
 
     def asked(after: timedelta) -> set[str]:
         fake.requests.clear()
-        refresh_listings(
-            services.listings, services.credentials, services.settings, alice.id, saved, now=utcnow() + after
-        )
+        services.catalog.listings.current(alice.id, saved, now=utcnow() + after)
         return {r.provider for r in fake.requests}
 
     assert asked(timedelta(0)) == {"openai", "xai"}
@@ -392,7 +392,7 @@ def test_registry_entries_are_judged_by_the_listing_and_deployments_never(
     fake.models["azure"] = ["listed-deployment"]
     save(services, fake, alice, "openai")
     save(services, fake, alice, "azure")
-    services.deployments.add(alice.id, "azure", "team-gpt4o")
+    services.deployment_store.add(alice.id, "azure", "team-gpt4o")
     sections = services.catalog.load(alice.id)
     openai = [(m.shown_id, m.source, m.offered) for m in section(sections, "openai").models]
     assert ("o1-2024-12-17", ModelSource.REGISTRY, True) in openai, "the registry's o1, called by its listed version"
@@ -411,7 +411,7 @@ def test_a_model_is_found_by_what_a_user_types(services: Services, fake: FakePro
     fake.lists_deployments = False
     for provider in ("openai", "anthropic", "azure"):
         save(services, fake, alice, provider)
-    services.deployments.add(alice.id, "azure", "team-gpt4o")
+    services.deployment_store.add(alice.id, "azure", "team-gpt4o")
     models = available_models(services.catalog.load(alice.id))
     found = {text: (m.ref if (m := find_model(models, text)) else None) for text in TYPED}
     assert found == TYPED

@@ -9,7 +9,7 @@ import pytest
 from core.accounts.users import UserPublic
 from core.errors import InvalidInput, MissingCredential, ProviderError, ProviderErrorKind
 from core.models.catalog import ModelSource
-from core.models.deployments import add_tested, clean_deployment_name
+from core.models.deployments import clean_deployment_name
 from core.models.target import resolve_model
 from core.services import Services
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
@@ -25,7 +25,7 @@ def azure(services: Services, fake: FakeProviders, alice: UserPublic) -> Service
 
 
 def add(services: Services, user: UserPublic, name: str):
-    return add_tested(services.deployments, services.credentials, services.settings, user.id, "azure", name)
+    return services.deployments.add(user.id, "azure", name)
 
 
 def names(services: Services, user: UserPublic) -> list[str]:
@@ -121,7 +121,7 @@ def test_users_never_see_or_touch_each_others_deployments(
     with pytest.raises(MissingCredential):
         add(azure, bob, deployment)
     with pytest.raises(MissingCredential):
-        azure.deployments.add(bob.id, "azure", deployment)
+        azure.deployment_store.add(bob.id, "azure", deployment)
     azure.credentials.save(bob.id, "azure", {"endpoint": fake.url, "api_key": AZURE_KEY, "api_version": ""})
     assert names(azure, bob) == []
     assert names(azure, alice) == [deployment]
@@ -167,4 +167,5 @@ def test_a_resource_without_a_deployments_list_falls_back_quietly(azure: Service
 def test_a_failing_deployments_list_is_a_visible_failure(azure: Services, fake: FakeProviders, alice):
     fake.fail("azure", "server_error")
     section = next(s for s in azure.catalog.load(alice.id) if s.spec.id == "azure")
-    assert section.listing_failed and section.listing.error == "Azure OpenAI is having problems (HTTP 500)."
+    assert section.listing_failed
+    assert section.listing.error == "Azure OpenAI is having problems (HTTP 500). Try again in a moment."

@@ -26,7 +26,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub, Recorded
+from tests.fakes.hub import GATED_REPO, OPEN_REPO, REDIRECT_STATUS, RETRY_AFTER_SECONDS, FakeHub, Recorded
 
 READER = "hf_test_reader_token"
 GRANTED = "hf_test_granted_token"
@@ -270,3 +270,66 @@ def test_no_telemetry_reaches_the_hub(hub: FakeHub, api: HfApi, tmp_path: Path) 
     assert constants.HF_HUB_DISABLE_TELEMETRY
     assert not [request for request in hub.requests if request.path.startswith(("/api/telemetry", "/api/agent"))]
     assert "torch/" not in hub.requests[0].headers["user-agent"]
+
+
+def whoami(hub: FakeHub, token: str = READER, timeout: float = 5) -> httpx.Response:
+    """The Hub's whoami, asked over plain HTTP (what any client sees, whatever it makes of it)."""
+    return httpx.get(f"{hub.url}/api/whoami-v2", headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+
+
+def test_injected_refusals_come_in_the_hubs_error_shape(hub: FakeHub, api: HfApi) -> None:
+    hub.fail("forbidden")
+    hub.fail("rate_limit")
+    hub.fail("server_error")
+
+    forbidden, limited, down = whoami(hub), whoami(hub), whoami(hub)
+
+    assert (forbidden.status_code, limited.status_code, down.status_code) == (403, 429, 500)
+    assert "X-Error-Code" not in forbidden.headers and forbidden.json()["error"]
+    assert limited.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert whoami(hub).status_code == 200, "each failure applies once"
+    hub.fail("server_error")
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.model_info(OPEN_REPO, token=READER)
+    assert caught.value.response.status_code == 500
+
+
+def test_injected_failures_wait_for_the_token_check_and_skip_telemetry(hub: FakeHub) -> None:
+    hub.fail("server_error")
+
+    assert whoami(hub, BAD_TOKEN).status_code == 401
+    assert httpx.head(f"{hub.url}/api/telemetry/test", timeout=5).status_code == 200
+    assert whoami(hub).status_code == 500
+
+
+def test_an_injected_redirect_points_elsewhere_on_the_fake(hub: FakeHub) -> None:
+    hub.fail("redirect")
+
+    moved = whoami(hub)
+
+    assert moved.status_code == REDIRECT_STATUS
+    assert moved.headers["Location"] == f"{hub.url}/elsewhere/api/whoami-v2"
+    assert calls(hub) == [("GET", "/api/whoami-v2", REDIRECT_STATUS)]
+
+
+def test_an_injected_cut_sends_half_the_answer_then_hangs_up(hub: FakeHub) -> None:
+    hub.fail("cut")
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        whoami(hub)
+    assert whoami(hub).json()["name"] == "reader"
+
+
+def test_an_injected_hang_answers_nothing(hub: FakeHub) -> None:
+    hub.fail("hang")
+
+    with pytest.raises(httpx.ReadTimeout):
+        whoami(hub, timeout=0.3)
+    assert [r.status for r in hub.requests] == [0], "recorded, with no status: nothing was answered"
+
+
+def test_unknown_injected_failures_are_refused(hub: FakeHub) -> None:
+    with pytest.raises(ValueError):
+        hub.fail("teapot")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        hub.fail("hang", times=0)

@@ -23,7 +23,14 @@ os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # must precede the litellm 
 import litellm
 from litellm.exceptions import MidStreamFallbackError
 
-from tests.fakes.providers import DEFAULT_KEYS, FailureKind, FakeProviders, ProviderId
+from tests.fakes.providers import (
+    DEFAULT_KEYS,
+    REDIRECT_PATH,
+    REDIRECT_STATUS,
+    FailureKind,
+    FakeProviders,
+    ProviderId,
+)
 
 AZURE_API_VERSION = "2024-10-21"
 WRONG_KEY = "wrong-key-0000"
@@ -75,6 +82,7 @@ INJECTED_ERRORS: dict[tuple[ProviderId, FailureKind], type[Exception]] = {
     ("anthropic", "cut_stream"): litellm.InternalServerError,
     ("gemini", "cut_stream"): litellm.APIConnectionError,
     ("azure", "cut_stream"): litellm.APIConnectionError,
+    **{(p, "not_found"): litellm.NotFoundError for p in BY_PROVIDER},
 }
 
 by_provider = pytest.mark.parametrize("case", CASES, ids=lambda case: case.provider)
@@ -281,6 +289,33 @@ def test_model_listing(fake: FakeProviders, case: Case) -> None:
 
     assert listed_ids(listing.json()) == fake.models[case.provider]
     assert rejected.status_code == (400 if case.provider in ("xai", "gemini") else 401)
+
+
+@by_provider
+def test_an_injected_404_is_the_providers_own_also_on_a_listing(fake: FakeProviders, case: Case) -> None:
+    fake.fail(case.provider, "not_found")
+
+    missing = list_models(fake, case.provider, DEFAULT_KEYS[case.provider])
+
+    assert missing.status_code == 404
+    assert "error" in missing.json()
+    assert list_models(fake, case.provider, DEFAULT_KEYS[case.provider]).status_code == 200, "once only"
+
+
+@by_provider
+def test_an_injected_redirect_points_at_the_fake_which_records_a_followed_one(fake: FakeProviders, case: Case) -> None:
+    fake.fail(case.provider, "redirect")
+
+    moved = list_models(fake, case.provider, DEFAULT_KEYS[case.provider])
+    path = fake.requests[-1].path
+
+    assert moved.status_code == REDIRECT_STATUS
+    assert moved.headers["location"] == fake.url + REDIRECT_PATH + path
+    assert fake.unrouted == [], "not followed (httpx does not by default)"
+    assert httpx.get(moved.headers["location"], timeout=5).status_code == 404
+    assert fake.unrouted == [f"GET {REDIRECT_PATH}{path}"]
+    fake.reset()
+    assert fake.unrouted == []
 
 
 def test_stop_is_prompt_while_another_request_hangs() -> None:

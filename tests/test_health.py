@@ -9,7 +9,7 @@ import pytest
 
 from core.accounts.users import UserPublic
 from core.config import load_settings
-from core.credentials.key_test import KeyRejected, KeyTestResult, check_key, retest, save_tested
+from core.credentials.key_test import KeyRejected, KeyTestResult, check_key
 from core.credentials.store import WORKED_AGAIN
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
 from core.providers.listing import is_chat_model, list_models
@@ -82,7 +82,7 @@ def test_a_closed_port_is_unreachable(services: Services, fake: FakeProviders):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
-    settings = replace(services.settings, provider_bases=(("openai", closed),))
+    settings = replace(services.settings, api_bases=(("OPENAI_API_BASE", closed),))
     outcome = check_key(get_provider("openai"), values_for(fake, "openai"), settings)
     assert outcome.result is KeyTestResult.UNREACHABLE
     assert "Could not reach OpenAI" in outcome.detail
@@ -102,9 +102,7 @@ def test_listing_refusal_raises_a_safe_provider_error(services: Services, fake: 
 
 
 def test_save_tested_stores_a_valid_key_with_its_result(services: Services, fake: FakeProviders, alice: UserPublic):
-    saved, outcome = save_tested(
-        services.credentials, services.settings, alice.id, "gemini", values_for(fake, "gemini")
-    )
+    saved, outcome = services.key_tests.save(alice.id, "gemini", values_for(fake, "gemini"))
     assert outcome.result is KeyTestResult.VALID
     status = services.credentials.list(alice.id)["gemini"].status
     assert status is not None and status.test_result == "valid" and status.tested_at is not None
@@ -113,11 +111,9 @@ def test_save_tested_stores_a_valid_key_with_its_result(services: Services, fake
 
 
 def test_a_rejected_key_is_not_saved_and_the_old_one_stays(services: Services, fake: FakeProviders, alice: UserPublic):
-    save_tested(services.credentials, services.settings, alice.id, "openai", values_for(fake, "openai"))
+    services.key_tests.save(alice.id, "openai", values_for(fake, "openai"))
     with pytest.raises(KeyRejected) as caught:
-        save_tested(
-            services.credentials, services.settings, alice.id, "openai", values_for(fake, "openai", "sk-revoked-9999")
-        )
+        services.key_tests.save(alice.id, "openai", values_for(fake, "openai", "sk-revoked-9999"))
     assert caught.value.field == "api_key"
     assert "Nothing was saved" in str(caught.value)
     assert services.credentials.secrets(alice.id, "openai")["api_key"] == DEFAULT_KEYS["openai"]
@@ -137,11 +133,11 @@ def test_a_malformed_replacement_changes_nothing_and_calls_nobody(
     services: Services, fake: FakeProviders, alice: UserPublic, raw: dict[str, str], field: str
 ):
     provider = "azure" if "endpoint" in raw else "openai"
-    save_tested(services.credentials, services.settings, alice.id, provider, values_for(fake, provider))
+    services.key_tests.save(alice.id, provider, values_for(fake, provider))
     before = services.credentials.secrets(alice.id, provider)
     fake.requests.clear()
     with pytest.raises(InvalidInput) as caught:
-        save_tested(services.credentials, services.settings, alice.id, provider, raw)
+        services.key_tests.save(alice.id, provider, raw)
     assert caught.value.field == field
     assert services.credentials.secrets(alice.id, provider) == before
     assert fake.requests == []
@@ -151,12 +147,10 @@ def test_an_unreachable_provider_saves_the_key_as_unverified(
     services: Services, fake: FakeProviders, alice: UserPublic
 ):
     fake.fail("anthropic", "server_error")
-    _, outcome = save_tested(
-        services.credentials, services.settings, alice.id, "anthropic", values_for(fake, "anthropic")
-    )
+    _, outcome = services.key_tests.save(alice.id, "anthropic", values_for(fake, "anthropic"))
     assert outcome.result is KeyTestResult.UNREACHABLE
     assert services.credentials.list(alice.id)["anthropic"].status.test_result == "unreachable"
-    again = retest(services.credentials, services.settings, alice.id, "anthropic")
+    again = services.key_tests.retest(alice.id, "anthropic")
     assert again.result is KeyTestResult.VALID
     assert services.credentials.list(alice.id)["anthropic"].status.test_result == "valid"
 
@@ -164,7 +158,7 @@ def test_an_unreachable_provider_saves_the_key_as_unverified(
 def test_replacing_a_key_forgets_what_was_learned_about_the_old_one(
     services: Services, fake: FakeProviders, alice: UserPublic
 ):
-    save_tested(services.credentials, services.settings, alice.id, "xai", values_for(fake, "xai"))
+    services.key_tests.save(alice.id, "xai", values_for(fake, "xai"))
     services.credentials.record_use(alice.id, "xai", "xAI rejected the saved key.")
     assert services.credentials.list(alice.id)["xai"].status.error == "xAI rejected the saved key."
     services.credentials.save(alice.id, "xai", values_for(fake, "xai"))
@@ -189,7 +183,7 @@ REFUSED = "OpenAI rejected the saved key. Update it in Profile → Provider Keys
 def test_a_key_refused_for_a_chat_is_rejected_at_chat_until_a_chat_works(
     services: Services, fake: FakeProviders, alice: UserPublic
 ):
-    save_tested(services.credentials, services.settings, alice.id, "openai", values_for(fake, "openai"))
+    services.key_tests.save(alice.id, "openai", values_for(fake, "openai"))
     tested = services.credentials.list(alice.id)["openai"].status
     services.credentials.record_use(alice.id, "openai", REFUSED, kind="rejected_key")
     refused = services.credentials.list(alice.id)["openai"].status
@@ -209,7 +203,7 @@ def test_a_key_refused_for_a_chat_is_rejected_at_chat_until_a_chat_works(
 
 def test_a_chat_that_works_leaves_a_tested_verdict_alone(services: Services, fake: FakeProviders, alice: UserPublic):
     fake.fail("openai", "server_error")
-    save_tested(services.credentials, services.settings, alice.id, "openai", values_for(fake, "openai"))
+    services.key_tests.save(alice.id, "openai", values_for(fake, "openai"))
     before = services.credentials.list(alice.id)["openai"].status
     services.credentials.record_use(alice.id, "openai")
     after = services.credentials.list(alice.id)["openai"].status
@@ -226,7 +220,7 @@ def test_test_again_after_a_refused_chat_gives_the_new_verdict(
     services.credentials.save(alice.id, "xai", values_for(fake, "xai"))
     services.credentials.record_use(alice.id, "xai", "xAI rejected the saved key.", kind="rejected_key")
     assert services.credentials.list(alice.id)["xai"].status.rejected_at_chat, "also without an earlier test"
-    assert retest(services.credentials, services.settings, alice.id, "xai").result is KeyTestResult.VALID
+    assert services.key_tests.retest(alice.id, "xai").result is KeyTestResult.VALID
     status = services.credentials.list(alice.id)["xai"].status
     assert status.test_result == "valid" and not status.rejected_at_chat
     assert status.error == "xAI rejected the saved key.", (

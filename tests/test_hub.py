@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from core.accounts.users import UserPublic
-from core.errors import InvalidInput, MissingCredential
+from core.errors import InvalidInput, MissingCredential, ProviderErrorKind
 from core.local.access import check_user_access
-from core.providers.hub import GATED_MESSAGE, HubError, clean_repo_id
+from core.providers.failures import MESSAGES
+from core.providers.hub import HubError, clean_repo_id
 from core.services import Services
 from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub
 from tests.test_app import open_page, signed_in
@@ -27,7 +28,7 @@ def save_token(services: Services, user: UserPublic, token: str) -> None:
 
 
 def test_the_gated_message_is_the_guides_word_for_word() -> None:
-    assert GATED_MESSAGE == GUIDE_MESSAGE
+    assert MESSAGES[ProviderErrorKind.GATED].text == GUIDE_MESSAGE
 
 
 def test_gated_model_without_access_gets_the_guides_message(
@@ -52,7 +53,7 @@ def test_rejected_token_and_unknown_model(services: Services, alice: UserPublic)
     with pytest.raises(HubError, match="rejected the saved token"):
         check(services, alice, OPEN_REPO)
     save_token(services, alice, "hf_test_reader_token")
-    with pytest.raises(HubError, match="no model nobody/nothing"):
+    with pytest.raises(HubError, match="does not offer the model nobody/nothing"):
         check(services, alice, "nobody/nothing")
 
 

@@ -16,13 +16,12 @@ from core.config import Settings
 from core.credentials.store import CredentialStore
 from core.db.engine import session
 from core.db.tables import Credential, Deployment
-from core.errors import InvalidInput, MissingCredential, ProviderError, ProviderErrorKind
+from core.errors import AppError, InvalidInput, MissingCredential, ProviderError, ProviderErrorKind
 from core.models.registry_file import DEPLOYMENT_NAME
 from core.models.target import ModelTarget
-from core.providers.client import call_arguments, litellm, no_redirect_client
-from core.providers.failures import explain_error
+from core.providers.client import ChatRequest, complete
+from core.providers.failures import PROBE, classify_exception, explain
 from core.providers.registry import ProviderSpec, get_provider
-from core.security.redaction import secrets_in_use
 
 MAX_DEPLOYMENTS = 100
 PROBE_MESSAGES = ({"role": "user", "content": "Hi"},)
@@ -111,46 +110,46 @@ class DeploymentStore:
 
 def probe_deployment(spec: ProviderSpec, values: Mapping[str, str], settings: Settings, name: str) -> None:
     """Ask the deployment for one token with the user's credential; ProviderError when it does not answer."""
-    target = ModelTarget(spec, name)
-    arguments = call_arguments(spec, values, settings)
-    secrets = tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
-    with secrets_in_use(secrets):
-        try:
-            litellm().completion(
-                model=target.litellm_model,
-                messages=list(PROBE_MESSAGES),
-                max_tokens=1,
-                timeout=settings.request_timeout,
-                max_retries=0,
-                **no_redirect_client(spec.litellm_prefix or ""),
-                **arguments,
-            )
-        except Exception as error:  # every provider failure becomes a ProviderError the page can show
-            raise explain_error(error, spec, name) from None
-
-
-def add_tested(
-    deployments: DeploymentStore,
-    credentials: CredentialStore,
-    settings: Settings,
-    user_id: int,
-    provider_id: str,
-    raw_name: str | None,
-) -> DeploymentAdded:
-    """Validate, test with one token, then keep a deployment name.
-
-    A deployment that is only rate limiting is kept (it exists); any other refusal raises ProviderError and keeps
-    nothing: a 404 says there is no such deployment at the saved endpoint.
-    """
-    spec = get_provider(provider_id)
-    name = clean_deployment_name(raw_name)
-    if name in {d.name for d in deployments.list(user_id, provider_id)}:
-        raise InvalidInput(f"{name} is already in your list.", "deployment")
-    note = ""
+    request = ChatRequest(model=ModelTarget(spec, name).litellm_model, messages=PROBE_MESSAGES, max_tokens=1)
     try:
-        probe_deployment(spec, credentials.secrets(user_id, provider_id), settings, name)
-    except ProviderError as error:
-        if error.kind is not ProviderErrorKind.RATE_LIMITED:
-            raise
-        note = f"{spec.label} is rate limiting this deployment right now, but it exists."
-    return DeploymentAdded(deployments.add(user_id, provider_id, name), note)
+        complete(spec, values, settings, request)
+    except AppError:  # refused before any call (an endpoint no longer allowed)
+        raise
+    except Exception as error:  # every provider failure becomes a ProviderError the page can show
+        raise explain(classify_exception(error), spec, PROBE, name) from None
+
+
+class Deployments:
+    """The deployment names each user keeps for a deployments provider; a name is tried with one token first."""
+
+    def __init__(self, store: DeploymentStore, credentials: CredentialStore, settings: Settings) -> None:
+        self._store = store
+        self._credentials = credentials
+        self._settings = settings
+
+    def list(self, user_id: int, provider_id: str) -> tuple[DeploymentPublic, ...]:
+        """The user's deployments for the provider, in the order they were added."""
+        return self._store.list(user_id, provider_id)
+
+    def add(self, user_id: int, provider_id: str, raw_name: str | None) -> DeploymentAdded:
+        """Validate, test with one token, then keep a deployment name.
+
+        A deployment that is only rate limiting is kept (it exists); any other refusal raises ProviderError and
+        keeps nothing: a 404 says there is no such deployment at the saved endpoint.
+        """
+        spec = get_provider(provider_id)
+        name = clean_deployment_name(raw_name)
+        if name in {d.name for d in self._store.list(user_id, provider_id)}:
+            raise InvalidInput(f"{name} is already in your list.", "deployment")
+        note = ""
+        try:
+            probe_deployment(spec, self._credentials.secrets(user_id, provider_id), self._settings, name)
+        except ProviderError as error:
+            if error.kind is not ProviderErrorKind.RATE_LIMITED:
+                raise
+            note = f"{spec.label} is rate limiting this deployment right now, but it exists."
+        return DeploymentAdded(self._store.add(user_id, provider_id, name), note)
+
+    def remove(self, user_id: int, provider_id: str, name: str) -> bool:
+        """Drop one name from the user's list; True when it was there."""
+        return self._store.remove(user_id, provider_id, name)

@@ -1,11 +1,17 @@
-"""Every provider failure (an exception from litellm, an HTTP status, a Hub error) becomes an error kind and a
-message that says what to do; the provider's own text is never shown (it can quote the key)."""
+"""Every provider failure becomes an error kind and a message that says what to do, from one table: `MESSAGES`.
+
+A classifier reads what went wrong into a `Failure`: `classify_exception` a litellm exception (chat, the deployment
+probe), `classify_response` / `classify_transport` an HTTP answer that was no success or a request that got none
+(the key test, model listings), `classify_hub_error` a Hub error (the token test, the access check). `explain` words
+it for the `Call` it broke. The provider's own text is never shown: it can quote the key.
+"""
 
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
 
 from core.errors import (
     AccountInactive,
@@ -21,42 +27,146 @@ from core.providers.client import litellm
 from core.providers.registry import ProviderSpec
 
 log = logging.getLogger(__name__)
-
-# Failures that happen before a provider was called, by the kind name a saved message records.
-_LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
-    (MissingCredential, "missing_credential"),
-    (CredentialUnreadable, "unreadable_credential"),
-    (InvalidEndpoint, "invalid_endpoint"),
-    (UnknownModel, "unknown_model"),
-    (AccountInactive, "account_inactive"),
-)
-# Kinds whose fix is on the Profile page.
-PROFILE_FIXES = frozenset({"missing_credential", "unreadable_credential", "invalid_endpoint", "rejected_key"})
+Kind = ProviderErrorKind
 
 
-def error_kind(error: AppError) -> str:
-    if isinstance(error, ProviderError):
-        return error.kind.value
-    return next((kind for cls, kind in _LOCAL_ERROR_KINDS if isinstance(error, cls)), "error")
+@dataclass(frozen=True)
+class Wording:
+    """How one kind of failure is told: `text`, or the first variant (in field order) that the call needs."""
+
+    text: str
+    tested: str | None = None  # a key being tested (on save or Test again), not the saved one a chat uses
+    deployment: str | None = None  # the model asked for is one of the user's deployments (`spec.deployments`)
+    listing: str | None = None  # the call asked for the provider's model list, not for one model
+    partial: str | None = None  # a chat reply of which some text arrived (it is kept)
+    chat: str | None = None  # a chat reply: the chat's settings can be changed
 
 
-def unwrap(error: Exception) -> Exception:
-    """The provider's own error when litellm reports it as a mid-stream fallback (Gemini's 429/500)."""
-    errors = litellm().exceptions
-    if isinstance(error, errors.MidStreamFallbackError) and error.original_exception is not None:
-        return error.original_exception
-    return error
+# {label} the provider, {noun} "key" or "token", {model} what was asked for, {status} " (HTTP 403)" when there was
+# one, {wait} how long the provider asked to wait, {where} the Profile card, {address} who can fix an address.
+MESSAGES: Final[Mapping[Kind, Wording]] = {
+    Kind.REJECTED_KEY: Wording(
+        "{label} rejected the saved {noun}. Update it in {where}.",
+        tested="{label} rejected this {noun}: it is wrong or was revoked.",
+    ),
+    Kind.NO_ACCESS: Wording(
+        "{label} accepted the {noun} but refused access to {model}{status}: check its permissions, billing or credit.",
+        listing="{label} accepted the {noun} but refused access{status}: check its permissions, billing or credit.",
+    ),
+    Kind.GATED: Wording(  # the user guide's words, word for word
+        "This model is gated on Hugging Face. Please request access and accept the license terms on the model "
+        "page, then try again."
+    ),
+    Kind.NOT_FOUND: Wording(
+        "{label} does not offer the model {model} to your {noun}. Check the ID, or pick another model.",
+        deployment=(
+            "There is no deployment named {model} at your Azure endpoint. "
+            "Check the deployment name in the Azure portal."
+        ),
+        listing="{label} has nothing at this address{status}. {address}",
+    ),
+    Kind.RATE_LIMITED: Wording(
+        "{label} is rate limiting your {noun}; {wait} and try again. "
+        "If it persists, check your plan's quota and credit."
+    ),
+    Kind.PROVIDER_DOWN: Wording("{label} is having problems{status}. Try again in a moment."),
+    Kind.REDIRECTED: Wording("{label} answered with a redirect{status}, which the app does not follow. {address}"),
+    Kind.TIMEOUT: Wording("{label} did not answer in time. Try again in a moment."),
+    Kind.UNREACHABLE: Wording("Could not reach {label}. Check the server's network connection, then try again."),
+    Kind.BAD_REQUEST: Wording(
+        "{label} refused the request for {model}{status}. Check the ID, and that it is a chat model.",
+        listing="{label} refused the request for its model list{status}.",
+        chat=(
+            "{label} refused the request for {model}{status}. Check the model ID and this chat's max output tokens, "
+            "or shorten the conversation."
+        ),
+    ),
+    Kind.INTERRUPTED: Wording(
+        "The answer from {label} was cut off. Try again in a moment.",
+        partial="The reply from {label} was cut off. What arrived is kept; regenerate or send your message again.",
+    ),
+}
 
 
-def retry_after(error: Exception) -> str | None:
-    headers = getattr(error, "litellm_response_headers", None) or {}
-    value = headers.get("retry-after") if hasattr(headers, "get") else None
-    return value if value and str(value).replace(".", "", 1).isdigit() else None
+@dataclass(frozen=True)
+class Call:
+    """What the failed call was, by the variants of `MESSAGES` it takes (a deployment is told by the spec)."""
+
+    name: str
+    tested: bool = False
+    listing: bool = False
+    partial: bool = False
+    chat: bool = False
 
 
-def _mentions_bad_key(error: Exception) -> bool:
-    text = str(getattr(error, "message", "") or "").lower()
-    return any(marker in text for marker in ("api key", "api_key_invalid", "incorrect api key", "invalid x-api-key"))
+CHAT: Final = Call("chat", chat=True)
+PARTIAL_REPLY: Final = Call("chat", partial=True, chat=True)
+KEY_TEST: Final = Call("key test", tested=True, listing=True)
+LISTING: Final = Call("model listing", listing=True)
+PROBE: Final = Call("deployment probe")
+HUB_CHECK: Final = Call("hub check")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What went wrong, as a classifier read it: the kind, the HTTP status if any, the wait the provider asked."""
+
+    kind: Kind
+    status: int | None = None
+    retry_after: str | None = None
+
+
+def _template(wording: Wording, spec: ProviderSpec, call: Call) -> str:
+    variants = (
+        (call.tested, wording.tested),
+        (spec.deployments and not call.listing, wording.deployment),
+        (call.listing, wording.listing),
+        (call.partial, wording.partial),
+        (call.chat, wording.chat),
+    )
+    return next((text for applies, text in variants if applies and text), wording.text)
+
+
+def explain(failure: Failure, spec: ProviderSpec, call: Call, model: str = "") -> ProviderError:
+    """The user-safe error for a classified failure of `call`, worded from `MESSAGES`."""
+    label = spec.label
+    # Who can fix the address a provider is reached at: the user (an endpoint they saved), or the admin.
+    admin = f"If the server reaches {label} through a gateway, ask your admin to check its address."
+    message = _template(MESSAGES[failure.kind], spec, call).format(
+        label=label,
+        noun=spec.mask_field.label.split()[-1].lower(),
+        model=model,
+        status=f" (HTTP {failure.status})" if failure.status else "",
+        wait=f"wait {failure.retry_after} s" if failure.retry_after else "wait a moment",
+        where=f"Profile → Provider Keys → {label}",
+        address="Check the endpoint URL." if any(f.is_endpoint for f in spec.fields) else admin,
+    )
+    log.info("%s failed: provider=%s kind=%s status=%s", call.name, spec.id, failure.kind.value, failure.status)
+    return ProviderError(failure.kind, message)
+
+
+# --- Classifiers -------------------------------------------------------------------------------------------------
+
+_BAD_KEY_MARKERS = ("api key", "api_key_invalid", "incorrect api key", "invalid x-api-key")
+_BY_STATUS = {
+    401: Kind.REJECTED_KEY,
+    402: Kind.NO_ACCESS,
+    403: Kind.NO_ACCESS,
+    404: Kind.NOT_FOUND,
+    429: Kind.RATE_LIMITED,
+}
+# By class name, anywhere in an error's class tree: httpx, httpx2 (the Hub's client) and httpcore name their
+# transport errors alike, and the builtins are what a socket raises.
+_TRANSPORT: Final[Mapping[str, Kind]] = {
+    "TimeoutException": Kind.TIMEOUT,
+    "TimeoutError": Kind.TIMEOUT,
+    "ConnectError": Kind.UNREACHABLE,
+    "ConnectionRefusedError": Kind.UNREACHABLE,
+    "gaierror": Kind.UNREACHABLE,
+    "RemoteProtocolError": Kind.INTERRUPTED,
+}
+# The Hub says which refusal it is in a header (huggingface_hub picks its exception classes from it).
+_HUB_ERROR_CODES: Final[Mapping[str, Kind]] = {"GatedRepo": Kind.GATED, "RepoNotFound": Kind.NOT_FOUND}
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -69,28 +179,60 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         current = getattr(current, "original_exception", None) or current.__cause__ or current.__context__
 
 
-def _network_failure(error: BaseException) -> ProviderErrorKind | None:
-    """TIMEOUT or UNREACHABLE when the request never got an answer, whatever litellm called it."""
-    import httpx
-
-    for cause in _causes(error):
-        if isinstance(cause, httpx.TimeoutException | TimeoutError):
-            return ProviderErrorKind.TIMEOUT
-        if isinstance(cause, httpx.ConnectError | ConnectionRefusedError | socket.gaierror):
-            return ProviderErrorKind.UNREACHABLE
-    return None
+def _transport_kind(error: BaseException) -> Kind | None:
+    """TIMEOUT, UNREACHABLE or INTERRUPTED when the request got no (whole) answer, whatever the library called it."""
+    names = (cls.__name__ for cause in _causes(error) for cls in type(cause).__mro__)
+    return next((_TRANSPORT[name] for name in names if name in _TRANSPORT), None)
 
 
-def is_transient(error: Exception) -> bool:
-    """Rate limited (429) or a server error (5xx) the provider itself answered: worth another try."""
-    error = unwrap(error)
-    if _network_failure(error) is not None:
-        return False
+def _status_kind(status: int, text: str = "") -> Kind:
+    """The kind an HTTP status says, for every path alike; some providers refuse a bad key with a 400."""
+    if 300 <= status < 400:
+        return Kind.REDIRECTED
+    if status == 400 and any(marker in text.lower() for marker in _BAD_KEY_MARKERS):
+        return Kind.REJECTED_KEY
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return Kind.BAD_REQUEST if 400 <= status < 500 else Kind.PROVIDER_DOWN
+
+
+def _retry_after(headers: Any) -> str | None:
+    value = headers.get("retry-after") if hasattr(headers, "get") else None
+    return value if value and str(value).replace(".", "", 1).isdigit() else None
+
+
+def classify_response(response: Any) -> Failure:
+    """An HTTP answer (httpx or httpx2 `Response`, its body read) that was not a success."""
+    status = int(response.status_code)
+    return Failure(_status_kind(status, response.text[:2000]), status, _retry_after(response.headers))
+
+
+def classify_transport(error: BaseException) -> Failure:
+    """A request that got no (whole) answer: it timed out, could not connect, or was cut off."""
+    return Failure(_transport_kind(error) or Kind.UNREACHABLE)
+
+
+def classify_hub_error(error: BaseException) -> Failure:
+    """A Hub error: an HTTP error with its response (and the Hub's error code), or a transport failure."""
+    response = getattr(error, "response", None)
+    if response is None:
+        return classify_transport(error)
+    failure = classify_response(response)
+    code = _HUB_ERROR_CODES.get(str(response.headers.get("X-Error-Code") or ""))
+    return Failure(code, failure.status, failure.retry_after) if code else failure
+
+
+def unwrap(error: Exception) -> Exception:
+    """The provider's own error when litellm reports it as a mid-stream fallback (Gemini's 429/500)."""
     errors = litellm().exceptions
-    status = getattr(error, "status_code", None)
-    if isinstance(error, errors.RateLimitError) or status == 429:
-        return True
-    return isinstance(status, int) and status >= 500 and not isinstance(error, errors.APIConnectionError)
+    if isinstance(error, errors.MidStreamFallbackError) and error.original_exception is not None:
+        return error.original_exception
+    return error
+
+
+def retry_after(error: Exception) -> str | None:
+    """The seconds a litellm exception's Retry-After header asks for, if it has one."""
+    return _retry_after(getattr(error, "litellm_response_headers", None) or {})
 
 
 def _redirect_status(error: BaseException) -> int | None:
@@ -103,58 +245,55 @@ def _redirect_status(error: BaseException) -> int | None:
     return None
 
 
+def classify_exception(error: Exception) -> Failure:
+    """A litellm exception (each carries the provider's status), or what the transport said when there was none."""
+    error = unwrap(error)
+    errors = litellm().exceptions
+    if redirect := _redirect_status(error):
+        return Failure(Kind.REDIRECTED, redirect)
+    transport = _transport_kind(error)
+    if isinstance(error, errors.Timeout) or transport is Kind.TIMEOUT:
+        return Failure(Kind.TIMEOUT)
+    status = getattr(error, "status_code", None)
+    status = status if isinstance(status, int) else None
+    if status is not None and 400 <= status < 500:
+        return Failure(_status_kind(status, str(getattr(error, "message", "") or "")), status, retry_after(error))
+    if transport is not None or isinstance(error, errors.APIConnectionError):  # a 500 to litellm
+        return Failure(transport or Kind.UNREACHABLE)
+    return Failure(Kind.PROVIDER_DOWN, status if status and status >= 500 else None)
+
+
+def is_transient(error: Exception) -> bool:
+    """Rate limited (429) or a server error (5xx) the provider itself answered: worth another try."""
+    failure = classify_exception(error)
+    return failure.kind is Kind.RATE_LIMITED or (failure.kind is Kind.PROVIDER_DOWN and failure.status is not None)
+
+
 def explain_error(
     error: Exception, spec: ProviderSpec, model: str, partial: bool = False, attempts: int = 1
 ) -> ProviderError:
-    """Map any provider exception to a user-safe category and advice; the raw text is never shown."""
-    errors = litellm().exceptions
-    label = spec.label
-    if partial:
-        log.info("provider stream broke off: provider=%s model=%s", spec.id, model)
-        return ProviderError(
-            ProviderErrorKind.INTERRUPTED,
-            f"The reply from {label} was cut off. What arrived is kept; regenerate or send your message again.",
-        )
-    error = unwrap(error)
-    where = f"Profile → Provider Keys → {label}"
-    status = getattr(error, "status_code", None)
-    kind, message = ProviderErrorKind.PROVIDER_DOWN, f"{label} had a problem answering. Try again in a moment."
-    network = _network_failure(error)
-    if redirect := _redirect_status(error):
-        message = (
-            f"{label} answered with a redirect (HTTP {redirect}), which the app does not follow. "
-            "If the server reaches the provider through a gateway, ask your admin to check its address."
-        )
-    elif isinstance(error, errors.Timeout) or network is ProviderErrorKind.TIMEOUT:
-        kind, message = ProviderErrorKind.TIMEOUT, f"{label} did not answer in time. Try again, or pick another model."
-    elif isinstance(error, errors.AuthenticationError) or status == 401 or (status == 400 and _mentions_bad_key(error)):
-        kind, message = ProviderErrorKind.REJECTED_KEY, f"{label} rejected the saved key. Update it in {where}."
-    elif isinstance(error, errors.PermissionDeniedError) or status in {402, 403}:
-        kind = ProviderErrorKind.NO_ACCESS
-        message = f"Your {label} key has no access to {model} (or no credit). Check the key's permissions and billing."
-    elif isinstance(error, errors.NotFoundError) or status == 404:
-        kind = ProviderErrorKind.NOT_FOUND
-        message = (
-            f"There is no deployment named {model} at your Azure endpoint. "
-            "Check the deployment name in the Azure portal."
-            if spec.deployments
-            else f"{label} does not offer the model {model} to your key. Pick another model."
-        )
-    elif isinstance(error, errors.RateLimitError) or status == 429:
-        kind = ProviderErrorKind.RATE_LIMITED
-        wait = retry_after(error)
-        message = f"{label} is rate limiting your key" + (f"; wait {wait} s" if wait else "; wait a moment")
-        message += " and try again. If it persists, check your plan's quota."
-    elif network is ProviderErrorKind.UNREACHABLE or isinstance(error, errors.APIConnectionError):
-        kind = ProviderErrorKind.UNREACHABLE
-        message = f"Could not reach {label}. Check the server's network connection, then try again."
-    elif isinstance(error, errors.BadRequestError) or status == 400:
-        kind = ProviderErrorKind.BAD_REQUEST
-        message = (
-            f"{label} refused the request for {model}. Check the model ID and this chat's max output tokens, "
-            "or shorten the conversation."
-        )
+    """A chat's failure (a litellm exception), worded for the user; `partial` when some of the reply arrived."""
+    failure = Failure(Kind.INTERRUPTED) if partial else classify_exception(error)
+    explained = explain(failure, spec, PARTIAL_REPLY if partial else CHAT, model)
     if attempts > 1:
-        message += f" (Tried {attempts} times.)"
-    log.info("provider call failed: provider=%s model=%s kind=%s", spec.id, model, kind.value)
-    return ProviderError(kind, message)
+        return ProviderError(explained.kind, f"{explained} (Tried {attempts} times.)")
+    return explained
+
+
+# --- Failures before any provider was called, by the kind name a saved message records -----------------------
+_LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
+    (MissingCredential, "missing_credential"),
+    (CredentialUnreadable, "unreadable_credential"),
+    (InvalidEndpoint, "invalid_endpoint"),
+    (UnknownModel, "unknown_model"),
+    (AccountInactive, "account_inactive"),
+)
+# Kinds whose fix is on the Profile page.
+PROFILE_FIXES = frozenset({"missing_credential", "unreadable_credential", "invalid_endpoint", "rejected_key"})
+
+
+def error_kind(error: AppError) -> str:
+    """The kind name a saved message records for any error a chat can end with."""
+    if isinstance(error, ProviderError):
+        return error.kind.value
+    return next((kind for cls, kind in _LOCAL_ERROR_KINDS if isinstance(error, cls)), "error")

@@ -1,34 +1,40 @@
-"""Hugging Face Hub: checks made with the user's own read token (access to a model, gated or not)."""
+"""Hugging Face Hub: checks made with the user's own read token (whose it is; access to a model, gated or not).
+
+Every Hub failure is classified and worded by core.providers.failures, as any provider's is: `whoami` as a key
+test, `check_access` as a Hub check. During a check the Hub client follows no redirect (it would carry the token)
+and waits no longer than the server's request timeout allows.
+"""
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import re
 import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
-from core.errors import AppError, InvalidInput
+from core.config import Settings
+from core.errors import InvalidInput, ProviderError, ProviderErrorKind
+from core.providers.failures import HUB_CHECK, KEY_TEST, Call, Failure, classify_hub_error, explain
+from core.providers.registry import get_provider
 from core.security.redaction import secrets_in_use
-
-log = logging.getLogger(__name__)
 
 HUGGINGFACE = "huggingface"
 DEFAULT_ENDPOINT = "https://huggingface.co"
-HUB_TIMEOUT_SECONDS = 15
+HUB_TIMEOUT_SECONDS = 15.0
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
-GATED_MESSAGE = (
-    "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "
-    "then try again."
-)
-PROFILE_HINT = "Profile → Provider Keys → Hugging Face"
+# Kinds whose fix is on the model's page (request access, or see whether it exists for the signed-in browser).
+PAGE_HELPS = frozenset({ProviderErrorKind.GATED, ProviderErrorKind.NOT_FOUND})
 
 
-class HubError(AppError):
+class HubError(ProviderError):
     """A Hub request failed; the message says what to do, `page_url` is the model's page where opening it helps."""
 
-    def __init__(self, message: str, page_url: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, kind: ProviderErrorKind, message: str, page_url: str | None = None) -> None:
+        super().__init__(kind, message)
         self.page_url = page_url
 
 
@@ -54,13 +60,31 @@ def clean_repo_id(text: str | None) -> str:
     return repo_id
 
 
+# The timeout of the check running in this context; None outside a check (a download follows Hub redirects).
+_check_timeout: ContextVar[float | None] = ContextVar("hub_check_timeout", default=None)
+
+
+def _bound_request(request: Any) -> None:
+    if (timeout := _check_timeout.get()) is not None:
+        request.extensions["timeout"] = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+
+
+def _refuse_redirect(response: Any) -> None:
+    """A check's redirect is an error (huggingface_hub would read the empty redirect as the answer)."""
+    import httpx2
+
+    if _check_timeout.get() is not None and response.is_redirect:
+        response.read()
+        raise httpx2.HTTPStatusError("redirect", request=response.request, response=response)
+
+
 def _bounded_client():
     """huggingface_hub's shared client, with a timeout and without following redirects (its default has neither)."""
     import httpx2
     from huggingface_hub.utils._http import hf_request_event_hook
 
     return httpx2.Client(
-        event_hooks={"request": [hf_request_event_hook]},
+        event_hooks={"request": [hf_request_event_hook, _bound_request], "response": [_refuse_redirect]},
         follow_redirects=False,
         timeout=httpx2.Timeout(HUB_TIMEOUT_SECONDS),
     )
@@ -81,6 +105,31 @@ def _api(token: str, endpoint: str | None):
     return HfApi(endpoint=endpoint or DEFAULT_ENDPOINT, token=token)
 
 
+def page_url(settings: Settings, repo_id: str) -> str:
+    return f"{settings.hf_endpoint or DEFAULT_ENDPOINT}/{repo_id}"
+
+
+@contextlib.contextmanager
+def _checking(token: str, settings: Settings, call: Call, repo_id: str = "") -> Iterator[None]:
+    """Bound the Hub calls inside, keep the token out of logs, and turn any failure into a worded HubError."""
+    import httpx2
+
+    bound = _check_timeout.set(min(settings.request_timeout, HUB_TIMEOUT_SECONDS))
+    try:
+        with secrets_in_use([token]):
+            yield
+    except (httpx2.HTTPError, OSError, ValueError) as error:  # HfHubHTTPError is both of the first two
+        # A ValueError is an answer that is not the JSON the client expects.
+        failure = (
+            Failure(ProviderErrorKind.PROVIDER_DOWN) if isinstance(error, ValueError) else classify_hub_error(error)
+        )
+        explained = explain(failure, get_provider(HUGGINGFACE), call, repo_id)
+        helps = repo_id and explained.kind in PAGE_HELPS
+        raise HubError(explained.kind, str(explained), page_url(settings, repo_id) if helps else None) from None
+    finally:
+        _check_timeout.reset(bound)
+
+
 @dataclass(frozen=True)
 class Account:
     """Who a token belongs to, and whether it may read (download) models."""
@@ -90,10 +139,10 @@ class Account:
     role: str
 
 
-def whoami(token: str, endpoint: str | None = None) -> Account:
-    """The token's account; HfHubHTTPError or OSError when the Hub refuses or cannot be reached."""
-    with secrets_in_use([token]):
-        info = _api(token, endpoint).whoami(token=token)
+def whoami(token: str, settings: Settings) -> Account:
+    """The token's account; HubError, worded as a key test's, when the Hub refuses or cannot be reached."""
+    with _checking(token, settings, KEY_TEST):
+        info = _api(token, settings.hf_endpoint).whoami(token=token)
     access = (info.get("auth") or {}).get("accessToken") or {}
     role = str(access.get("role") or "unknown")
     scopes = (access.get("fineGrained") or {}).get("global") or []
@@ -101,27 +150,11 @@ def whoami(token: str, endpoint: str | None = None) -> Account:
     return Account(name=str(info.get("name") or "?"), can_read=can_read, role=role)
 
 
-def check_access(repo_id: str, token: str, endpoint: str | None = None) -> Access:
-    """Whether the token's account may download the model; HubError with the guide's wording when not."""
+def check_access(repo_id: str, token: str, settings: Settings) -> Access:
+    """Whether the token's account may download the model; HubError (the guide's wording when gated) when not."""
     repo_id = clean_repo_id(repo_id)
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
-
-    api = _api(token, endpoint)
-    page_url = f"{endpoint or DEFAULT_ENDPOINT}/{repo_id}"
-    try:
+    with _checking(token, settings, HUB_CHECK, repo_id):
+        api = _api(token, settings.hf_endpoint)
         api.auth_check(repo_id, token=token)
-        info = api.model_info(repo_id, token=token, timeout=HUB_TIMEOUT_SECONDS)
-    except GatedRepoError:
-        raise HubError(GATED_MESSAGE, page_url) from None  # access is requested on the model page
-    except RepositoryNotFoundError:  # the page shows whether it exists for the signed-in browser (a private model)
-        message = f"There is no model {repo_id} on Hugging Face that your token can see. Check the ID."
-        raise HubError(message, page_url) from None
-    except HfHubHTTPError as error:
-        status = error.response.status_code if error.response is not None else None
-        log.info("hub request failed: repo=%s status=%s", repo_id, status)
-        if status == 401:
-            raise HubError(f"Hugging Face rejected the saved token. Update it in {PROFILE_HINT}.") from None
-        raise HubError("Hugging Face did not answer properly. Try again in a moment.") from None
-    except OSError:
-        raise HubError("Could not reach Hugging Face. Check the network and try again.") from None
-    return Access(repo_id, gated=bool(info.gated), page_url=page_url)
+        info = api.model_info(repo_id, token=token)
+    return Access(repo_id, gated=bool(info.gated), page_url=page_url(settings, repo_id))

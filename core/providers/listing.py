@@ -1,7 +1,8 @@
 """Ask a provider, with the user's own credential, which models it offers: the cheapest authenticated call.
 
 Each provider's list-models endpoint is read directly (litellm's `get_valid_models` hides every failure), so a
-rejected key, a missing permission or an outage surfaces as a `ProviderError` the caller can explain.
+rejected key, a missing permission or an outage surfaces as a `ProviderError`, worded by core.providers.failures
+for the call that listed (a key test, or a model listing).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 import httpx
 
 from core.config import Settings
-from core.errors import ProviderError, ProviderErrorKind
+from core.errors import ProviderErrorKind
 from core.providers.endpoints import validate_endpoint
+from core.providers.failures import LISTING, Call, Failure, classify_response, classify_transport, explain
 from core.providers.registry import ProviderSpec
 from core.security.redaction import secrets_in_use
 
@@ -129,65 +131,39 @@ def _base(spec: ProviderSpec, values: Mapping[str, str], settings: Settings) -> 
     endpoint_field = next((f for f in spec.fields if f.is_endpoint), None)
     if endpoint_field is not None:
         return validate_endpoint(values.get(endpoint_field.name, ""), settings.allow_endpoints).rstrip("/")
-    return (settings.provider_base(spec.id) or spec.api_base).rstrip("/")
+    return (settings.provider_base(spec.base_url_variable) or spec.api_base).rstrip("/")
 
 
-def _status_error(spec: ProviderSpec, response: httpx.Response) -> ProviderError:
-    """A user-safe error for a refused listing call; the provider's text is never passed on."""
-    status, label = response.status_code, spec.label
-    text = response.text[:2000].lower()
-    if status == 401 or (status == 400 and ("api key" in text or "api_key_invalid" in text)):
-        return ProviderError(ProviderErrorKind.REJECTED_KEY, f"{label} rejected this key: it is wrong or was revoked.")
-    if status in {402, 403}:
-        return ProviderError(
-            ProviderErrorKind.NO_ACCESS,
-            f"{label} accepted the key but refused access (HTTP {status}): check its permissions, billing or credit.",
-        )
-    if status == 429:
-        return ProviderError(
-            ProviderErrorKind.RATE_LIMITED,
-            f"{label} is rate limiting this key or its quota is used up: check the plan's limits and credit.",
-        )
-    if status == 404 and any(f.is_endpoint for f in spec.fields):
-        return ProviderError(
-            ProviderErrorKind.NOT_FOUND, f"No {label} resource answered at this endpoint: check the endpoint URL."
-        )
-    if 300 <= status < 400:
-        return ProviderError(
-            ProviderErrorKind.PROVIDER_DOWN, f"{label} answered with a redirect (HTTP {status}), which is not followed."
-        )
-    if status >= 500:
-        return ProviderError(ProviderErrorKind.PROVIDER_DOWN, f"{label} is having problems (HTTP {status}).")
-    return ProviderError(ProviderErrorKind.BAD_REQUEST, f"{label} refused the request (HTTP {status}).")
+@dataclass(frozen=True)
+class _Request:
+    """One listing: whose, where, how long to wait, and for which call (a key test or a model listing)."""
+
+    spec: ProviderSpec
+    dialect: _Dialect
+    url: str
+    timeout: float
+    call: Call
 
 
-def _network_error(spec: ProviderSpec, error: httpx.HTTPError) -> ProviderError:
-    if isinstance(error, httpx.TimeoutException):
-        return ProviderError(ProviderErrorKind.TIMEOUT, f"{spec.label} did not answer in time.")
-    return ProviderError(ProviderErrorKind.UNREACHABLE, f"Could not reach {spec.label}: check the server's network.")
-
-
-def _pages(
-    spec: ProviderSpec, dialect: _Dialect, values: Mapping[str, str], settings: Settings, timeout: float
-) -> Iterator[_Page]:
-    url = _base(spec, values, settings) + dialect.path
+def _pages(request: _Request, values: Mapping[str, str]) -> Iterator[_Page]:
+    spec, dialect, call = request.spec, request.dialect, request.call
     cursor: str | None = None
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(timeout=request.timeout, follow_redirects=False) as client:
         for _ in range(MAX_PAGES):
             try:
-                response = client.get(url, headers=dialect.headers(values), params=dialect.params(values, cursor))
+                response = client.get(
+                    request.url, headers=dialect.headers(values), params=dialect.params(values, cursor)
+                )
             except httpx.HTTPError as error:
-                log.info("model listing failed: provider=%s error=%s", spec.id, type(error).__name__)
-                raise _network_error(spec, error) from None
+                log.info("model listing got no answer: provider=%s error=%s", spec.id, type(error).__name__)
+                raise explain(classify_transport(error), spec, call) from None
             if response.status_code != 200:
-                log.info("model listing refused: provider=%s status=%s", spec.id, response.status_code)
-                raise _status_error(spec, response)
+                raise explain(classify_response(response), spec, call)
             try:
                 page = dialect.read(response.json())
             except ValueError:
-                raise ProviderError(
-                    ProviderErrorKind.PROVIDER_DOWN, f"{spec.label} sent a model list the app cannot read."
-                ) from None
+                log.info("model listing unreadable: provider=%s", spec.id)
+                raise explain(Failure(ProviderErrorKind.PROVIDER_DOWN), spec, call) from None
             yield page
             if page.next_cursor is None:
                 return
@@ -199,17 +175,27 @@ def list_models(
     values: Mapping[str, str],
     settings: Settings,
     dialect: str | None = None,
+    call: Call = LISTING,
 ) -> list[DiscoveredModel]:
-    """Every model the credential can see, in the provider's order; ProviderError when the provider refuses."""
-    timeout = min(settings.request_timeout, LISTING_TIMEOUT_SECONDS)
+    """Every model the credential can see, in the provider's order; ProviderError (worded for `call`) if refused."""
     name = dialect or spec.listing
     if name is None:
         raise ValueError(f"{spec.label} has no model list")
+    chosen = DIALECTS[name]
+    request = _Request(
+        spec=spec,
+        dialect=chosen,
+        url=_base(spec, values, settings) + chosen.path,
+        timeout=min(settings.request_timeout, LISTING_TIMEOUT_SECONDS),
+        call=call,
+    )
     secrets = tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
     with secrets_in_use(secrets):
-        return [model for page in _pages(spec, DIALECTS[name], values, settings, timeout) for model in page.models]
+        return [model for page in _pages(request, values) for model in page.models]
 
 
-def list_chat_models(spec: ProviderSpec, values: Mapping[str, str], settings: Settings) -> list[DiscoveredModel]:
+def list_chat_models(
+    spec: ProviderSpec, values: Mapping[str, str], settings: Settings, call: Call = LISTING
+) -> list[DiscoveredModel]:
     """The models a chat can use: embeddings, speech, image and moderation models left out."""
-    return [model for model in list_models(spec, values, settings) if is_chat_model(model.id)]
+    return [model for model in list_models(spec, values, settings, call=call) if is_chat_model(model.id)]

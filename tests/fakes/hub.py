@@ -28,6 +28,11 @@ downloads are gated. Files with a weights suffix, or over 10 MiB, are LFS files:
 ``X-Linked-Etag`` / ``X-Linked-Size`` are set (the real Hub also redirects those to a CDN; the fake serves them
 itself). ``Range`` requests get 206 with ``Content-Range``; :meth:`FakeHub.cut_download` drops a download
 mid-body so the client's resume path (a ``Range: bytes=N-`` retry) can be tested.
+
+:meth:`FakeHub.fail` makes the next requests (after the token check, on any route but telemetry) fail: ``forbidden``
+a 403 without an error code, ``rate_limit`` a 429 with ``Retry-After: 2``, ``server_error`` a 500, ``hang`` no answer
+for 30 s (or until ``stop()``), ``redirect`` a 307 to ``{url}/elsewhere`` plus the path, ``cut`` half the answer and
+then a closed connection.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 
 GatedMode = Literal["auto", "manual"] | bool
+HubFailure = Literal["forbidden", "rate_limit", "server_error", "hang", "redirect", "cut"]
 _RouteName = Literal["whoami", "auth_check", "tree", "info", "resolve", "telemetry", "harnesses"]
 
 DEFAULT_TOKENS: Final[Mapping[str, str]] = {"hf_test_reader_token": "reader", "hf_test_granted_token": "granted"}
@@ -58,6 +64,10 @@ LFS_MIN_SIZE: Final = 10 * 1024 * 1024
 INVALID_TOKEN_MESSAGE: Final = "Invalid credentials in Authorization header"
 ANONYMOUS_MESSAGE: Final = "Invalid username or password."
 TIMESTAMP: Final = "2024-04-18T12:00:00.000Z"
+HUB_FAILURES: Final[tuple[HubFailure, ...]] = ("forbidden", "rate_limit", "server_error", "hang", "redirect", "cut")
+HANG_SECONDS: Final = 30.0
+RETRY_AFTER_SECONDS: Final = 2
+REDIRECT_STATUS: Final = 307
 
 _REPO: Final = r"(?P<repo>[^/]+(?:/[^/]+)?)"
 _ROUTES: Final[tuple[tuple[_RouteName, frozenset[str], re.Pattern[str]], ...]] = tuple(
@@ -155,7 +165,7 @@ class HubRepo:
 
 @dataclass(frozen=True)
 class Recorded:
-    """One request the fake received, as the Hub would have seen it, and the status it got."""
+    """One request the fake received, as the Hub would have seen it, and the status it got (0: none, it hung)."""
 
     method: str
     path: str
@@ -172,6 +182,7 @@ class _Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     cut_after: int | None = None
+    hang: bool = False
 
 
 def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> _Reply:
@@ -224,9 +235,15 @@ class _Handler(LoopbackHandler):
         hub = self.server.hub
         route = hub._route(method, url.path)
         repo_id = unquote(route[1]["repo"]) if route and route[1].get("repo") else None
-        reply = hub._answer(method, route, _bearer(headers), query, headers)
+        reply = hub._inject(
+            route, _bearer(headers), url.path, hub._answer(method, route, _bearer(headers), query, headers)
+        )
         reply = _Reply(
-            reply.status, reply.body, {"X-Request-Id": f"Root=1-{uuid.uuid4().hex}"} | reply.headers, reply.cut_after
+            reply.status,
+            reply.body,
+            {"X-Request-Id": f"Root=1-{uuid.uuid4().hex}"} | reply.headers,
+            reply.cut_after,
+            reply.hang,
         )
         hub._record(
             Recorded(
@@ -239,7 +256,10 @@ class _Handler(LoopbackHandler):
                 status=reply.status,
             )
         )
-        self._send(method, reply)
+        if reply.hang:
+            self._hang()
+        else:
+            self._send(method, reply)
 
     def _send(self, method: str, reply: _Reply) -> None:
         self.send_response(reply.status)
@@ -256,6 +276,11 @@ class _Handler(LoopbackHandler):
         self.close_connection = True
         self.connection.shutdown(socket.SHUT_RDWR)
 
+    def _hang(self) -> None:
+        """Answer nothing until the fake stops (or `HANG_SECONDS` pass), then hang up."""
+        self.server.hub._stopping.wait(HANG_SECONDS)
+        self.close_connection = True
+
 
 class FakeHub(LoopbackFake):
     """In-process fake of the Hugging Face Hub API; see the module docstring for routes and errors.
@@ -271,11 +296,26 @@ class FakeHub(LoopbackFake):
         self.repos: dict[str, HubRepo] = {}
         self.requests: list[Recorded] = []
         self._cuts: list[int | None] = []
+        self._failures: list[HubFailure] = []
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self.reset()
 
     def _make_server(self) -> _Server:
         return _Server(self)
+
+    def _release_waiters(self, stopping: bool) -> None:
+        if stopping:
+            self._stopping.set()
+        else:
+            self._stopping.clear()
+
+    def fail(self, kind: HubFailure, times: int = 1) -> None:
+        """Make the next ``times`` requests that pass the token check fail as ``kind`` (see the module docstring)."""
+        if kind not in HUB_FAILURES or times < 1:
+            raise ValueError(f"unknown failure {kind!r}, or times not positive")
+        with self._lock:
+            self._failures.extend([kind] * times)
 
     def add_repo(
         self, repo_id: str, files: Mapping[str, bytes], gated: GatedMode = False, granted: frozenset[str] = frozenset()
@@ -300,10 +340,11 @@ class FakeHub(LoopbackFake):
             self._cuts.extend([after_bytes] * times)
 
     def reset(self) -> None:
-        """Forget requests and pending cuts; restore the default tokens and repos."""
+        """Forget requests, pending cuts and failures; restore the default tokens and repos."""
         with self._lock:
             self.requests.clear()
             self._cuts.clear()
+            self._failures.clear()
         self.tokens = dict(DEFAULT_TOKENS)
         self.repos = {}
         self.add_repo(OPEN_REPO, {"config.json": _config("tiny"), "model.safetensors": tiny_safetensors()})
@@ -321,6 +362,32 @@ class FakeHub(LoopbackFake):
     def _record(self, request: Recorded) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _take_failure(self) -> HubFailure | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
+
+    def _inject(
+        self, route: tuple[_RouteName, dict[str, str]] | None, token: str | None, path: str, reply: _Reply
+    ) -> _Reply:
+        """The next injected failure in place of ``reply``, for a request that passed the token check."""
+        if route is None or route[0] in ("telemetry", "harnesses") or (token and token not in self.tokens):
+            return reply
+        kind = self._take_failure()
+        if kind is None:
+            return reply
+        if kind == "cut":
+            return _Reply(reply.status, reply.body, reply.headers, len(reply.body) // 2)
+        replies: dict[HubFailure, _Reply] = {
+            "forbidden": _error(403, "You don't have permission to access this resource."),
+            "rate_limit": _error(
+                429, "You have exceeded our hourly quotas.", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            ),
+            "server_error": _error(500, "Internal Error - We're working hard to fix this as soon as possible!"),
+            "hang": _Reply(0, hang=True),
+            "redirect": _Reply(REDIRECT_STATUS, headers={"Location": f"{self.url}/elsewhere{path}"}),
+        }
+        return replies[kind]
 
     def _take_cut(self) -> tuple[bool, int | None]:
         with self._lock:

@@ -25,7 +25,10 @@ deployment), then any failure injected with ``fake.fail``, then the reply.
 Failures, each in the provider's own error shape: ``rate_limit`` is a 429 with
 ``Retry-After: 2``, ``server_error`` a 500, ``forbidden`` a 403; ``cut_stream``
 sends half the SSE content chunks (or half a JSON body) and then closes the
-socket; ``hang`` answers nothing for 30 s, or until ``stop()``.
+socket; ``hang`` answers nothing for 30 s, or until ``stop()``; ``not_found`` is the
+provider's 404 for an unknown model (on any endpoint, a listing too); ``redirect`` a
+307 to ``{url}/elsewhere`` plus the request's path (a client that follows it asks the
+fake again: ``fake.unrouted`` lists the paths asked for that no route serves).
 
 Listings page as the providers do: Anthropic by ``limit`` (default 20) and
 ``after_id``, Gemini by ``pageSize`` (default 50) and ``pageToken``; ``fake.page_size``
@@ -53,7 +56,7 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 
 ProviderId = Literal["openai", "anthropic", "gemini", "xai", "azure"]
-FailureKind = Literal["rate_limit", "server_error", "cut_stream", "hang", "forbidden"]
+FailureKind = Literal["rate_limit", "server_error", "cut_stream", "hang", "forbidden", "not_found", "redirect"]
 _ErrorKind = Literal["rate_limit", "server_error", "forbidden"]
 _Endpoint = Literal["chat", "stream", "models", "deployments"]
 
@@ -61,6 +64,8 @@ PROVIDERS: Final[tuple[ProviderId, ...]] = get_args(ProviderId)
 FAILURE_KINDS: Final[tuple[FailureKind, ...]] = get_args(FailureKind)
 HANG_SECONDS: Final = 30.0
 RETRY_AFTER_SECONDS: Final = 2
+REDIRECT_STATUS: Final = 307
+REDIRECT_PATH: Final = "/elsewhere"  # where a ``redirect`` points, on the fake itself (see ``unrouted``)
 
 DEFAULT_KEYS: Final[Mapping[ProviderId, str]] = {
     "openai": "sk-test-openai-valid",
@@ -638,6 +643,7 @@ class _Handler(LoopbackHandler):
         body = self._read_json()
         route = _match_route(method, url.path)
         if route is None:
+            self.server.fake._record_unrouted(f"{method} {url.path}")
             self._send_json(_Reply(404, {"error": f"the fake serves no {method} {url.path}"}))
             return
         provider, endpoint, path_model = route
@@ -681,6 +687,11 @@ class _Handler(LoopbackHandler):
         cut = failure == "cut_stream"
         if failure == "hang" and fake._stopping.wait(HANG_SECONDS):
             self.close_connection = True
+        elif failure == "not_found":
+            self._send_json(dialect.not_found(request.model))
+        elif failure == "redirect":
+            location = fake.url + REDIRECT_PATH + request.path
+            self._send_json(_Reply(REDIRECT_STATUS, {"error": "moved"}, {"Location": location}))
         elif failure in ("rate_limit", "server_error", "forbidden"):
             reply = dialect.failure(failure, request.model)
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if failure == "rate_limit" else {}
@@ -753,7 +764,7 @@ class FakeProviders(LoopbackFake):
 
     Configure through the public attributes (``keys``, ``models``, ``reply``,
     ``chunks``, ``pace``, ``page_size``, ``methods``, ``lists_deployments``), inject
-    failures with :meth:`fail`, inspect :attr:`requests`.
+    failures with :meth:`fail`, inspect :attr:`requests` (and :attr:`unrouted`).
     """
 
     thread_name = "fake-providers"
@@ -769,6 +780,7 @@ class FakeProviders(LoopbackFake):
         self.methods: dict[str, tuple[str, ...]] = {}
         self.lists_deployments: bool = True
         self.requests: list[Recorded] = []
+        self.unrouted: list[str] = []  # "METHOD /path" of each request no route serves (a followed redirect)
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -820,6 +832,7 @@ class FakeProviders(LoopbackFake):
         """Forget recorded requests and failures; restore default keys, models, reply and chunks."""
         with self._lock:
             self.requests.clear()
+            self.unrouted.clear()
             self._failures.clear()
         self.keys = {provider: {key} for provider, key in DEFAULT_KEYS.items()}
         self.models = {provider: list(models) for provider, models in DEFAULT_MODELS.items()}
@@ -833,6 +846,10 @@ class FakeProviders(LoopbackFake):
     def _record(self, request: Recorded) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _record_unrouted(self, request: str) -> None:
+        with self._lock:
+            self.unrouted.append(request)
 
     def _take_failure(self, provider: ProviderId) -> FailureKind | None:
         with self._lock:
