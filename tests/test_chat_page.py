@@ -28,6 +28,7 @@ from tests.test_chat import (
     system_prompts_and_limits,
     wait_for,
 )
+from ui.chat.session import ChatSession
 
 
 def with_keys(services: Services, fake: FakeProviders, user: UserPublic, *providers: str) -> None:
@@ -97,6 +98,12 @@ def drawn(runner: LocalScriptRunner, key: str) -> bool:
     )
 
 
+def in_flight(at: AppTest, user: UserPublic) -> Any:
+    """What the user's chat session has streaming now (a chat turn or a comparison), if anything."""
+    session = at.session_state.get(ChatSession.key(user.id))
+    return session.in_flight if session is not None else None
+
+
 def stop_when(
     at: AppTest, runners: list[LocalScriptRunner], user: UserPublic, ready: Any, button: str = "chat_stop"
 ) -> threading.Thread:
@@ -105,13 +112,7 @@ def stop_when(
     its next Streamlit call) and starts a new run for the click."""
 
     def act() -> None:
-        wait_for(
-            lambda: (
-                (work := at.session_state.get(f"chat_in_flight:{user.id}")) is not None
-                and ready(work)
-                and drawn(runners[-1], button)
-            )
-        )
+        wait_for(lambda: (work := in_flight(at, user)) is not None and ready(work) and drawn(runners[-1], button))
         runners[-1].request_stop()
 
     thread = threading.Thread(target=act, daemon=True)
@@ -440,11 +441,11 @@ def test_export_as_markdown_and_json(
 ERRORS = [
     ("no key saved", [], "anthropic/claude-3-5-sonnet", "No Anthropic key is saved", "missing_credential"),
     ("key rejected", ["revoked"], "openai/gpt-4o-mini", "OpenAI rejected the saved key.", "rejected_key"),
-    ("no access", ["forbidden"], "openai/gpt-4o-mini", "has no access to gpt-4o-mini", "no_access"),
+    ("no access", ["forbidden"], "openai/gpt-4o-mini", "refused access to gpt-4o-mini", "no_access"),
     ("unknown model", [], "openai/gpt-9", "does not offer the model gpt-9", "not_found"),
     ("no such deployment", [], "azure/not-deployed", "no deployment named not-deployed", "not_found"),
     ("rate limited", ["rate_limit"], "openai/gpt-4o-mini", "wait 2 s", "rate_limited"),
-    ("provider down", ["server_error"], "gemini/gemini-1.5-flash", "had a problem answering", "provider_down"),
+    ("provider down", ["server_error"], "gemini/gemini-1.5-flash", "is having problems (HTTP 500)", "provider_down"),
     ("timeout", ["hang"], "xai/grok-2", "did not answer in time", "timeout"),
     ("stream cut", ["cut_stream"], "anthropic/claude-3-5-haiku", "was cut off", "interrupted"),
 ]
@@ -504,7 +505,7 @@ def test_open_chat_with_asks_chat_for_a_model(monkeypatch: pytest.MonkeyPatch) -
         import streamlit as st
 
         from core.accounts.users import UserPublic
-        from ui.chat_state import open_chat_with
+        from ui.chat.session import open_chat_with
 
         if st.button("Chat", key="chat_with"):
             open_chat_with(UserPublic(7, "carol", "Carol", "carol@example.com"), "anthropic/claude-3-5-haiku")
@@ -512,7 +513,7 @@ def test_open_chat_with_asks_chat_for_a_model(monkeypatch: pytest.MonkeyPatch) -
     at = AppTest.from_function(models_page).run()
     at.button(key="chat_with").click().run()
     assert switched == ["pages/chat.py"]
-    assert at.session_state["chat_open_with:7"] == "anthropic/claude-3-5-haiku"
+    assert at.session_state[ChatSession.key(7)].requested_model == "anthropic/claude-3-5-haiku"
 
 
 @pytest.mark.parametrize(
@@ -527,7 +528,8 @@ def test_chat_opens_with_the_requested_model(
 ) -> None:
     with_keys(services, fake, alice, "openai", "anthropic", "azure")
     at = open_page(signed_in(), "models")
-    at.session_state[f"chat_open_with:{alice.id}"] = requested  # what open_chat_with leaves (tested above)
+    # What open_chat_with leaves (tested above):
+    at.session_state[ChatSession.key(alice.id)] = ChatSession(user_id=alice.id, requested_model=requested)
     open_page(at, "chat")
     picker = at.selectbox(key="chat_model")
     assert picker.value == requested and picker.options[picker.index] == shown
@@ -543,7 +545,7 @@ def test_users_only_ever_see_their_own_chats(
     alices = saved(services, alice).id
     at = chat_page("bob")
     assert chat_list(at) == []
-    at.session_state[f"chat_current:{bob.id}"] = alices  # even if Bob's session pointed at it
+    at.session_state[ChatSession.key(bob.id)].conversation_id = alices  # even if Bob's session pointed at it
     at.run()
     assert "Alice's secret plan" not in page_text(at)
     assert [t.value for t in at.toast] == [

@@ -9,14 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserPublic
-from core.chat.conversations import ConversationNotFound, ConversationStore
-from core.chat.reply import start_reply
-from core.credentials.key_test import KeyRejected, retest, save_tested
+from core.chat.completion import CompletionParams
+from core.chat.conversations import Conversation, ConversationNotFound, ConversationStore
+from core.credentials.key_test import KeyRejected
 from core.credentials.store import CredentialStore
 from core.errors import MissingCredential
 from core.local.access import check_user_access
 from core.models.catalog import available_models, build_catalog
-from core.models.deployments import DeploymentStore
+from core.models.deployments import Deployments, DeploymentStore
 from core.models.listings import ListingStore
 from core.providers.registry import PROVIDERS
 from core.services import Services
@@ -61,7 +61,7 @@ OPERATIONS: dict[str, Callable[[Services, FakeProviders, UserPublic, str], objec
     "delete": lambda s, f, bob, p: s.credentials.delete(bob.id, p),
     "record use": lambda s, f, bob, p: s.credentials.record_use(bob.id, p, "boom"),
     "record test": lambda s, f, bob, p: s.credentials.record_test(bob.id, p, "rejected", "boom"),
-    "test again": lambda s, f, bob, p: retest(s.credentials, s.settings, bob.id, p),
+    "test again": lambda s, f, bob, p: s.key_tests.retest(bob.id, p),
 }
 
 
@@ -89,8 +89,11 @@ def test_bob_cannot_reach_alices_credential(
 def test_bob_cannot_chat_with_alices_key(
     services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic, alice_keys, provider: str
 ):
+    turn = services.chat.send(bob.id, Conversation(), "hi", chat_ref(provider))
+    assert list(turn.batches()) == []
+    assert isinstance(turn.reply.error, MissingCredential)
     with pytest.raises(MissingCredential):
-        start_reply(services.credentials, services.settings, bob.id, chat_ref(provider), [])
+        services.chat.complete(bob.id, chat_ref(provider), [{"role": "user", "content": "hi"}], CompletionParams())
     assert fake.requests == []
     unchanged(services, alice, alice_keys)
 
@@ -109,17 +112,17 @@ def test_bobs_save_changes_only_bobs_row(
 ):
     bob_key = f"bob-{provider}-key-0001"
     fake.keys[provider].add(bob_key)
-    save_tested(services.credentials, services.settings, bob.id, provider, values(fake, provider, bob_key))
+    services.key_tests.save(bob.id, provider, values(fake, provider, bob_key))
     assert services.credentials.secrets(bob.id, provider)["api_key"] == bob_key
     assert services.credentials.secrets(alice.id, provider) == alice_keys[provider]
     assert services.credentials.list(alice.id)[provider].status is None
     with pytest.raises(KeyRejected):
-        save_tested(services.credentials, services.settings, bob.id, provider, values(fake, provider, "bob-bad-0002"))
+        services.key_tests.save(bob.id, provider, values(fake, provider, "bob-bad-0002"))
     assert services.credentials.secrets(alice.id, provider) == alice_keys[provider]
     assert {r.key for r in fake.requests} == {bob_key, "bob-bad-0002"}
 
 
-@pytest.mark.parametrize("store", [CredentialStore, ConversationStore, DeploymentStore, ListingStore])
+@pytest.mark.parametrize("store", [CredentialStore, ConversationStore, DeploymentStore, Deployments, ListingStore])
 def test_every_per_user_store_function_is_scoped_by_user(store: type):
     """No public method of a per-user store takes a row id alone: the first argument is the signed-in user."""
     methods = [(n, m) for n, m in inspect.getmembers(store, inspect.isfunction) if not n.startswith("_")]

@@ -189,10 +189,10 @@ def test_registry_models_show_only_to_users_with_that_key(
 def deployments_card() -> None:
     """The Azure card's deployment list, as Profile draws it for the signed-in user alice."""
     from core.providers.registry import get_provider
-    from ui import azure_deployments
+    from ui.profile import deployments
     from ui.state import get_services
 
-    azure_deployments.render(get_services().users.get("alice"), get_provider("azure"))
+    deployments.render(get_services().users.get("alice"), get_provider("azure"))
 
 
 @pytest.fixture
@@ -255,7 +255,7 @@ def test_deployments_appear_on_models_for_their_user_only(
     fake.keys["azure"].add("bob-azure-key-000000")
     save(services, fake, alice, "azure")
     save(services, fake, bob, "azure", "bob-azure-key-000000")
-    services.deployments.add(alice.id, "azure", "alice-deployment")
+    services.deployment_store.add(alice.id, "azure", "alice-deployment")
     alice_page = models_page("alice")
     assert source_of(alice_page, "azure") == {"azure/alice-deployment": "your deployment"}
     assert "does not list its deployments" in page_text(alice_page)

@@ -13,17 +13,16 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserPublic
-from core.chat.reply import start_reply
+from core.chat.conversations import Conversation
 from core.config import load_settings
 from core.credentials.rotation import rotate_keys
-from core.security import redaction as redaction
+from core.security import redaction
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
@@ -164,13 +163,12 @@ def test_a_sentinel_key_never_leaks(
 
     # A provider whose error message quotes the key back.
     with EchoProvider() as echo:
-        settings = replace(services.settings, provider_bases=(("openai", echo.url + "/v1"),))
+        monkeypatch.setenv("OPENAI_API_BASE", echo.url + "/v1")
         fake.keys["openai"].add(SENTINELS["openai"])
-        reply = start_reply(
-            services.credentials, settings, alice.id, "openai/gpt-4o-mini", [{"role": "user", "content": "Hi"}]
-        )
-        assert list(reply) == []
-        assert reply.error is not None and not leaks(str(reply.error))
+        turn = open_services(load_settings()).chat.send(alice.id, Conversation(), "Hi", "openai/gpt-4o-mini")
+        assert list(turn.batches()) == []
+        message = turn.finish()
+        assert message.error is not None and not leaks(message.error)
         seen.append("error quoting the key")
 
     # Rotate to a new master key.

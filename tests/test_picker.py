@@ -31,7 +31,7 @@ def today(services: Services, fake: FakeProviders, alice: UserPublic) -> AppTest
     fake.models["azure"] = ["team-gpt4o"]
     fake.lists_deployments = False
     with_keys(services, fake, alice, "openai", "anthropic", "xai", "gemini", "azure")
-    services.deployments.add(alice.id, "azure", "team-gpt4o")
+    services.deployment_store.add(alice.id, "azure", "team-gpt4o")
     return chat_page()
 
 

@@ -1,8 +1,6 @@
-"""Per-process services (cached) and per-user session state, keyed by user id."""
+"""Per-process services (cached) and the per-user catalog kept in session state, keyed by user id."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import streamlit as st
 
@@ -10,7 +8,7 @@ from core.accounts.users import UserPublic
 from core.config import Settings, load_settings
 from core.errors import StartupError
 from core.models.catalog import ProviderSection
-from core.security import redaction as redaction
+from core.security import redaction
 from core.services import Services, open_services
 
 
@@ -32,11 +30,6 @@ def get_services() -> Services:
     except StartupError as error:
         st.error(f"The app cannot start: {error}")
         st.stop()
-
-
-def user_state(user: UserPublic, name: str, default: Any = None) -> Any:
-    """Session state belonging to one signed-in user, so a later sign-in never sees it."""
-    return st.session_state.setdefault(f"{name}:{user.id}", default)
 
 
 def mark_catalog_stale(user: UserPublic) -> None:

@@ -10,9 +10,9 @@ import streamlit as st
 
 from core.accounts.users import UserPublic
 from core.errors import AppError, InvalidInput
-from core.models.deployments import add_tested, clean_deployment_name
+from core.models.deployments import clean_deployment_name
 from core.providers.registry import ProviderSpec
-from ui.credential_actions import keep_open
+from ui.profile.actions import keep_open
 from ui.state import get_services, mark_catalog_stale
 
 
@@ -51,10 +51,9 @@ def _add_pending(user: UserPublic, spec: ProviderSpec) -> None:
     name = st.session_state.pop(_pending_key(spec.id), None)
     if name is None:
         return
-    services = get_services()
     try:
         with st.spinner(f"Trying {name} with a one-token call…"):
-            added = add_tested(services.deployments, services.credentials, services.settings, user.id, spec.id, name)
+            added = get_services().deployments.add(user.id, spec.id, name)
     except AppError as error:
         st.session_state[_flash_key(spec.id)] = ("error", str(error))
         st.session_state[name_key(spec.id)] = name  # the input is not drawn yet in this run: give it back to fix

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from core.accounts.users import UserPublic
-from core.credentials.key_test import KeyRejected, KeyTestResult, retest, save_tested
+from core.credentials.key_test import KeyRejected, KeyTestResult
 from core.credentials.store import clean_values
 from core.errors import AppError, InvalidInput
 from core.providers.registry import get_provider
@@ -88,9 +88,7 @@ def save_and_test(user: UserPublic, provider_id: str, values: dict[str, Any]) ->
     spec = get_provider(provider_id)
     services = get_services()
     try:
-        _, outcome = save_tested(
-            services.credentials, services.settings, user.id, provider_id, values, services.listings
-        )
+        _, outcome = services.key_tests.save(user.id, provider_id, values)
     except KeyRejected as error:
         _flash(provider_id, "error", str(error), error.field)
         return
@@ -119,7 +117,7 @@ def run_retest(user: UserPublic, provider_id: str) -> None:
     spec = get_provider(provider_id)
     services = get_services()
     try:
-        outcome = retest(services.credentials, services.settings, user.id, provider_id)
+        outcome = services.key_tests.retest(user.id, provider_id)
     except AppError as error:
         _flash(provider_id, "error", str(error))
         return

@@ -1,0 +1,37 @@
+"""What every Chat run draws around the conversation: the account sidebar, notices, the title with New chat, the
+mode (Chat or Compare), the model picker and the message box."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from core.chat.conversations import MAX_PROMPT_CHARS
+from ui.chat.context import ChatPage
+from ui.signin import account_sidebar
+
+MODES = ("Chat", "Compare")
+
+
+def mode_now() -> str:
+    """The mode this run is in, read before anything is drawn."""
+    return st.session_state.get("chat_mode") or "Chat"
+
+
+def frame(page: ChatPage, header: DeltaGenerator | None = None) -> str:
+    """The account sidebar, notices, title, mode and (in Chat) the model picker (in `header`), the message box;
+    the mode."""
+    account_sidebar(page.user)
+    page.session.show_notices()
+    with header or st.container():
+        head, new_chat = st.columns([5, 1], vertical_alignment="bottom")
+        head.title("Chat")
+        new_chat.button("New chat", key="new_chat", icon=":material/add:", on_click=page.session.open, args=(None,))
+        mode = st.segmented_control(
+            "Mode", list(MODES), default="Chat", required=True, key="chat_mode", label_visibility="collapsed"
+        )
+        if mode == "Chat":
+            page.picker.draw()
+    if mode == "Chat":
+        st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
+    return mode

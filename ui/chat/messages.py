@@ -1,0 +1,53 @@
+"""A chat's messages: a message and its details (stopped, error and where to fix it, model and usage), and what
+closes the list (Regenerate, the chat's totals)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from core.chat.conversations import Conversation, Message
+from core.chat.export import describe_reply, describe_usage
+from core.providers.failures import PROFILE_FIXES
+from ui.chat.session import ChatSession
+
+
+def render(message: Message) -> None:
+    with st.chat_message(message.role):
+        if message.content:
+            st.markdown(message.content)
+        details(message)
+
+
+def details(message: Message) -> None:
+    """What follows a message's text: that it was stopped, its error (and where to fix it), model and usage."""
+    if message.interrupted and not message.content and not message.error:
+        st.caption("Stopped before any text arrived.")
+    if message.error:
+        st.error(message.error)
+        if message.error_kind in PROFILE_FIXES:
+            st.page_link("pages/profile.py", label="Open Profile → Provider Keys", icon=":material/key:")
+    if message.role == "assistant" and message.model:
+        st.caption(describe_reply(message))
+
+
+def closing(
+    session: ChatSession,
+    history: list[Message],
+    regenerate: bool = True,
+    places: Sequence[DeltaGenerator] = (),
+) -> None:
+    """Under the last message: Regenerate (after a reply) and the chat's totals (in `places`, if given)."""
+    regenerate_place, totals_place = places or (st, st)
+    if regenerate and history and history[-1].role == "assistant":
+        regenerate_place.button(
+            "Regenerate",
+            key="chat_regenerate",
+            icon=":material/refresh:",
+            on_click=session.request,
+            args=("regenerate",),
+        )
+    if history:
+        totals_place.caption(describe_usage(Conversation(messages=history).usage()))

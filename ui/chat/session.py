@@ -1,0 +1,131 @@
+"""Chat's state for one signed-in user, kept between runs: one typed object in session state instead of many keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import streamlit as st
+
+from core.accounts.users import UserPublic
+from core.chat.compare import Comparison
+from core.chat.conversations import Conversation, ConversationNotFound
+from core.services import Services
+
+CHAT_PAGE = "pages/chat.py"
+
+
+class Finishable(Protocol):
+    """A reply (or comparison) streaming into the page; `finish()` stops and keeps it, once."""
+
+    def finish(self) -> Any: ...
+
+
+@dataclass
+class ChatSession:
+    """What Chat remembers for one user across runs and page visits (keyed by their id: a later sign-in in the same
+    browser never sees it). Callbacks change it before the page draws; the page reads it."""
+
+    user_id: int
+    conversation_id: int | None = None  # the saved conversation open; None: the draft (a new chat)
+    draft: Conversation | None = None  # the new chat, until its first message is saved
+    model: str | None = None  # the picker's choice, remembered (widget values are dropped on leaving the page)
+    typed_model: str | None = None  # the last ID typed that is none of the catalog's, kept in the picker's list
+    requested_model: str | None = None  # the model another page asked Chat to select (see `open_chat_with`)
+    compare_picks: list[str] = field(default_factory=list)  # the models last picked to compare
+    comparison: Comparison | None = None  # the last comparison, shown (and finished) by the runs after it
+    notices: list[str] = field(default_factory=list)  # toasts for the next run (callbacks run before it draws)
+    in_flight: Finishable | None = None  # a reply or comparison streaming into a run that may be interrupted
+    action: str | None = None  # a button's request for the run its click starts (e.g. "regenerate")
+    confirm_delete: int | None = None  # the conversation whose Delete was clicked once
+    rename_errors: dict[int, str] = field(default_factory=dict)  # a refused title, by conversation
+
+    @staticmethod
+    def key(user_id: int) -> str:
+        return f"chat_session:{user_id}"
+
+    @classmethod
+    def of(cls, user: UserPublic) -> ChatSession:
+        """The user's chat session, made on first use."""
+        key = cls.key(user.id)
+        found = st.session_state.get(key)
+        if not isinstance(found, cls):
+            found = st.session_state[key] = cls(user_id=user.id)
+        return found
+
+    def conversation(self, services: Services) -> Conversation:
+        """The conversation the user has open: a saved one, or the new chat they have not sent anything in yet."""
+        if self.conversation_id is None and self.draft is not None and self.draft.id is not None:
+            # Its first message was saved by a reply whose run ended before it could open the chat (a click, Stop).
+            self.open(self.draft.id)
+        if self.conversation_id is not None:
+            try:
+                return services.conversations.get(self.user_id, self.conversation_id)
+            except ConversationNotFound as gone:
+                self.notify(str(gone))
+                self.conversation_id = None
+        if self.draft is None:
+            self.draft = Conversation()
+        return self.draft
+
+    def open(self, conversation_id: int | None) -> None:
+        """Switch to a saved conversation (None: a new chat); also a button callback."""
+        self.conversation_id = conversation_id
+        self.confirm_delete = None
+        self.draft = None
+
+    def take_requested_model(self) -> str | None:
+        """The model another page asked Chat to select, once."""
+        requested, self.requested_model = self.requested_model, None
+        return requested
+
+    def request(self, action: str) -> None:
+        """Button callback: remember an action (e.g. regenerate) for the run the click starts."""
+        self.action = action
+
+    def take_request(self) -> str | None:
+        action, self.action = self.action, None
+        return action
+
+    def notify(self, text: str) -> None:
+        """A confirmation to show as a toast on the next run; also a button callback."""
+        self.notices.append(text)
+
+    def show_notices(self) -> None:
+        notices, self.notices = self.notices, []
+        for text in notices:
+            st.toast(text)
+
+    def settle_in_flight(self) -> None:
+        """Keep a reply an interrupted run left streaming (a click such as Stop starts a new run at once)."""
+        work, self.in_flight = self.in_flight, None
+        if work is not None:
+            work.finish()
+
+    @contextmanager
+    def streaming(self, work: Finishable) -> Iterator[Finishable]:
+        """Stream `work` into the page; however the run ends (done, Stop, another click), it is finished and kept.
+
+        A click during the stream ends this run at its next Streamlit call; `finish()` then runs here, before any
+        other Streamlit call, and the next run's `settle_in_flight` covers a run stopped before reaching it.
+        """
+        self.in_flight = work
+        try:
+            yield work
+        finally:
+            work.finish()
+            if self.in_flight is work:
+                self.in_flight = None
+
+
+def keep_responsive() -> None:
+    """Called while a reply is quiet: reading session state is a point where Streamlit acts on a click (Stop)."""
+    st.session_state.get("chat_stop")
+
+
+def open_chat_with(user: UserPublic, model_ref: str) -> None:
+    """Open Chat with `model_ref` selected (for a Chat button elsewhere, e.g. on Models)."""
+    ChatSession.of(user).requested_model = model_ref
+    st.switch_page(CHAT_PAGE)
