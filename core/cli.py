@@ -10,10 +10,9 @@ import argparse
 import getpass
 import sys
 
-from sqlalchemy.engine import make_url
-
 from core.config import load_settings
 from core.credentials.rotation import rotate_keys
+from core.db.engine import describe_database
 from core.errors import AppError
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
@@ -37,8 +36,7 @@ def _services() -> Services:
 
 def _where(services: Services) -> str:
     """The database, as `in /path/app.db` (a server URL without its password)."""
-    url = make_url(services.settings.database_url)
-    return f"in {url.database}" if url.get_backend_name() == "sqlite" else f"in {url.render_as_string(True)}"
+    return f"in {describe_database(services.settings.database_url)}"
 
 
 def add_user(args: argparse.Namespace) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from core.errors import StartupError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
@@ -14,28 +17,9 @@ DEFAULT_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
 # folder (and any relative path setting) is anchored to the project, never to the current working directory.
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
-# Provider id -> environment variable holding the deployment's base URL for it.
-BASE_URL_VARIABLES = {
-    "openai": "OPENAI_API_BASE",
-    "anthropic": "ANTHROPIC_API_BASE",
-    "gemini": "GEMINI_API_BASE",
-    "xai": "XAI_API_BASE",
-}
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
-
-# Provider keys a server environment might hold; users' own keys are the only ones the app may use.
-SERVER_KEY_VARIABLES = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "XAI_API_KEY",
-    "AZURE_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "HF_TOKEN",
-    "HUGGING_FACE_HUB_TOKEN",
-)
+API_BASE = "_API_BASE"
 
 
 @dataclass(frozen=True)
@@ -49,7 +33,8 @@ class Settings:
     cookie_expiry_days: float = 1.0
     allow_signup: bool = False
     allow_endpoints: tuple[str, ...] = ()
-    provider_bases: tuple[tuple[str, str], ...] = ()
+    # Every `<PROVIDER>_API_BASE` variable set: which provider reads which is the provider registry's business.
+    api_bases: tuple[tuple[str, str], ...] = ()
     request_timeout: float = 60.0
     max_retries: int = 2
     retry_max_wait: float = 5.0
@@ -61,9 +46,9 @@ class Settings:
         """The admin's models registry (`APP_MODELS_FILE`, else `models.toml` in the data folder)."""
         return self.models_file or self.data_dir / "models.toml"
 
-    def provider_base(self, provider_id: str) -> str | None:
-        """The deployment's base URL for a provider, or None for the provider's own."""
-        return dict(self.provider_bases).get(provider_id)
+    def provider_base(self, variable: str | None) -> str | None:
+        """The base URL the deployment set in `variable` (a provider's `base_url_variable`), or None."""
+        return dict(self.api_bases).get(variable) if variable else None
 
 
 def _read_secrets_file(path: Path) -> dict[str, str]:
@@ -90,36 +75,46 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     secrets_path = _project_path(environ.get("APP_SECRETS_FILE", str(DEFAULT_SECRETS_FILE)))
     values: dict[str, str] = {**_read_secrets_file(secrets_path), **environ}
 
-    def get(name: str, default: str | None = None) -> str | None:
+    def get(name: str) -> str | None:
         value = values.get(name)
-        return value.strip() if value and value.strip() else default
+        return value.strip() if value and value.strip() else None
 
-    data_dir = _project_path(get("APP_DATA_DIR", str(DEFAULT_DATA_DIR)))
+    def text(name: str, default: str) -> str:
+        return get(name) or default
+
+    def number(name: str, default: str, kind: type[float] | type[int] = float) -> Any:
+        try:
+            return kind(text(name, default))
+        except ValueError:
+            raise StartupError(f"{name} must be a number, not {get(name)!r}.") from None
+
+    data_dir = _project_path(text("APP_DATA_DIR", str(DEFAULT_DATA_DIR)))
     master_key_file = get("APP_MASTER_KEY_FILE")
     models_file = get("APP_MODELS_FILE")
     return Settings(
         data_dir=data_dir,
-        database_url=get("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
+        database_url=text("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
         master_key=get("APP_MASTER_KEY"),
         master_key_file=_project_path(master_key_file) if master_key_file else None,
-        cookie_expiry_days=float(get("APP_COOKIE_EXPIRY_DAYS", "1")),
-        allow_signup=(get("APP_ALLOW_SIGNUP", "") or "").lower() in TRUE_WORDS,
+        cookie_expiry_days=number("APP_COOKIE_EXPIRY_DAYS", "1"),
+        allow_signup=text("APP_ALLOW_SIGNUP", "").lower() in TRUE_WORDS,
         allow_endpoints=_split_list(get("APP_ALLOW_ENDPOINTS")),
-        provider_bases=tuple(
-            (provider, base.rstrip("/")) for provider, variable in BASE_URL_VARIABLES.items() if (base := get(variable))
+        api_bases=tuple(
+            (name, value.rstrip("/")) for name in sorted(values) if name.endswith(API_BASE) and (value := get(name))
         ),
-        request_timeout=float(get("APP_REQUEST_TIMEOUT", "60")),
-        max_retries=int(get("APP_MAX_RETRIES", "2")),
-        retry_max_wait=float(get("APP_RETRY_MAX_WAIT", "5")),
+        request_timeout=number("APP_REQUEST_TIMEOUT", "60"),
+        max_retries=number("APP_MAX_RETRIES", "2", int),
+        retry_max_wait=number("APP_RETRY_MAX_WAIT", "5"),
         hf_endpoint=get("HF_ENDPOINT"),
         models_file=_project_path(models_file) if models_file else None,
     )
 
 
-def strip_server_keys(environ: MutableMapping[str, str] | None = None) -> list[str]:
-    """Remove provider keys from the server's environment so no call can fall back to them."""
+def strip_server_keys(names: Iterable[str], environ: MutableMapping[str, str] | None = None) -> list[str]:
+    """Remove provider keys (`names`, from the provider registry) from the server's environment, so no call can
+    fall back to them."""
     environ = os.environ if environ is None else environ
-    found = [name for name in SERVER_KEY_VARIABLES if name in environ]
+    found = [name for name in names if name in environ]
     for name in found:
         del environ[name]
     return found

@@ -6,22 +6,24 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-
 from core.accounts.service import Accounts
 from core.accounts.sessions import SessionStore
 from core.accounts.throttle import SignInThrottle
 from core.accounts.users import UserStore
 from core.chat.conversations import ConversationStore
+from core.chat.service import ChatService
 from core.config import Settings, strip_server_keys
+from core.credentials.key_test import KeyTests
 from core.credentials.rotation import check_master_key
 from core.credentials.store import CredentialStore
-from core.db.engine import make_engine
+from core.db.engine import Engine, make_engine
 from core.models.catalog import Catalog
-from core.models.deployments import DeploymentStore
-from core.models.listings import ListingStore
+from core.models.deployments import Deployments, DeploymentStore
+from core.models.listings import Listings, ListingStore
+from core.providers.registry import key_shapes, server_key_variables
 from core.security.crypto import KeyRing
 from core.security.keys import load_key_ring
+from core.security.redaction import use_key_shapes
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +38,19 @@ class Services:
     conversations: ConversationStore
     throttle: SignInThrottle
     listings: ListingStore
-    deployments: DeploymentStore
+    deployment_store: DeploymentStore  # the names as stored (the catalog reads them)
+    deployments: Deployments  # what front ends call: add (tried with one token first), remove, list
     sessions: SessionStore
     accounts: Accounts
+    key_tests: KeyTests  # save a key once the provider accepted it; Test again
     catalog: Catalog
+    chat: ChatService
 
 
 def open_services(settings: Settings) -> Services:
     """Check the master key, open the database and wire the stores; StartupError when misconfigured."""
-    stripped = strip_server_keys()
+    use_key_shapes(key_shapes())
+    stripped = strip_server_keys(server_key_variables())
     if stripped:
         log.warning(
             "Removed provider keys from the server environment (users bring their own): %s", ", ".join(stripped)
@@ -57,17 +63,21 @@ def open_services(settings: Settings) -> Services:
     sessions = SessionStore(engine, lifetime=timedelta(days=settings.cookie_expiry_days))
     credentials = CredentialStore(engine, key_ring, settings.allow_endpoints)
     listings, deployments = ListingStore(engine), DeploymentStore(engine)
+    conversations = ConversationStore(engine)
     return Services(
         settings=settings,
         engine=engine,
         key_ring=key_ring,
         users=users,
         credentials=credentials,
-        conversations=ConversationStore(engine),
+        conversations=conversations,
         throttle=throttle,
         listings=listings,
-        deployments=deployments,
+        deployment_store=deployments,
+        deployments=Deployments(deployments, credentials, settings),
         sessions=sessions,
         accounts=Accounts(users, throttle, sessions),
-        catalog=Catalog(credentials, listings, deployments, settings),
+        key_tests=KeyTests(credentials, settings, listings),
+        catalog=Catalog(credentials, Listings(listings, credentials, settings), deployments, settings),
+        chat=ChatService(conversations, credentials, settings),
     )

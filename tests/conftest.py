@@ -12,7 +12,8 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "0"
 
 from core.accounts.users import UserPublic
-from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
+from core.config import load_settings
+from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
@@ -48,9 +49,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hu
     monkeypatch.setenv("APP_MAX_RETRIES", "0")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("APP_ALLOW_SIGNUP", raising=False)
-    for provider, variable in BASE_URL_VARIABLES.items():
+    for provider, variable in base_url_variables().items():
         monkeypatch.setenv(variable, fake.base(provider))
-    for variable in SERVER_KEY_VARIABLES:
+    for variable in server_key_variables():
         monkeypatch.delenv(variable, raising=False)
     return data_dir
 

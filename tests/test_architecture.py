@@ -165,3 +165,199 @@ def test_remote_code_is_never_trusted() -> None:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.keyword) and node.arg == "trust_remote_code":
                 assert isinstance(node.value, ast.Constant) and node.value.value is False, path
+
+
+# The layers of ../shared/layout.md: a core package imports only from lower layers (also under TYPE_CHECKING and
+# inside functions); services and cli wire everything and nothing in core imports them.
+LAYERS = {
+    "errors": 0,
+    "config": 0,
+    "paths": 0,
+    "text": 0,
+    "db": 1,
+    "security": 1,
+    "accounts": 2,
+    "providers": 2,
+    "credentials": 3,
+    "local": 4,
+    "models": 5,
+    "chat": 6,
+    "services": 7,
+    "cli": 7,
+}
+# Where each library may be imported (path prefixes relative to the project); tests and bench may use any.
+LIBRARY_HOMES = {
+    "streamlit": ("app.py", "asgi.py", "pages/", "ui/"),
+    "starlette": ("ui/web.py",),
+    "fastapi": ("api/",),
+    "litellm": ("core/providers/client.py",),
+    "huggingface_hub": ("core/providers/hub.py",),
+    "httpx2": ("core/providers/hub.py",),
+    "torch": ("core/local/runtime",),
+    "transformers": ("core/local/runtime",),
+    "llama_cpp": ("core/local/runtime",),
+    "sqlalchemy": (
+        "core/db/",
+        "core/accounts/users.py",
+        "core/accounts/sessions.py",
+        "core/accounts/throttle.py",
+        "core/credentials/store.py",
+        "core/credentials/rotation.py",
+        "core/models/listings.py",
+        "core/models/deployments.py",
+        "core/chat/conversations.py",
+    ),
+    "bcrypt": ("core/accounts/users.py",),
+    "cryptography": ("core/security/crypto.py",),
+}
+LIBRARY_HOMES["sqlmodel"] = LIBRARY_HOMES["sqlalchemy"]
+MAX_PAGE_LINES = 150
+MAX_CORE_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+MAX_PARAMETERS = 5
+FRONT_ENDS = ("app.py", "asgi.py", "pages", "ui")
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def core_imports(path: Path) -> set[str]:
+    """Every `core...` module a file imports, in any form and anywhere in it (TYPE_CHECKING, functions)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "core")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "core":
+                found.update(f"core.{alias.name}" for alias in node.names)
+            elif node.module.split(".")[0] == "core":
+                found.add(node.module)
+    return found
+
+
+def package_of(module: str) -> str:
+    """`core.models.catalog` -> `models`; `core.errors` -> `errors`."""
+    return module.split(".")[1]
+
+
+def test_every_core_package_has_a_layer() -> None:
+    packages = {package_of(module_name(path)) for path in CORE_FILES if module_name(path) != "core"}
+    assert packages <= set(LAYERS), f"not in the layer table: {sorted(packages - set(LAYERS))}"
+
+
+def layer_violations() -> list[str]:
+    found = []
+    for path in CORE_FILES:
+        module = module_name(path)
+        if module == "core":
+            continue
+        here = package_of(module)
+        for imported in core_imports(path):
+            there = package_of(imported) if imported != "core" else here
+            if there == here or here in {"services", "cli"}:  # the composition root and the CLI wire anything
+                continue
+            if there == "errors":  # the vocabulary every layer speaks, config's refusals included
+                continue
+            if LAYERS[there] >= LAYERS[here]:
+                found.append(f"{module} (L{LAYERS[here]}) imports {imported} (L{LAYERS[there]})")
+    return found
+
+
+def test_core_imports_only_go_down() -> None:
+    assert layer_violations() == []
+
+
+def test_front_ends_import_down_only() -> None:
+    """pages -> ui -> core; ui never imports pages; core never imports a front end."""
+    offenders = []
+    for path in CORE_FILES:
+        offenders += [f"{ids(path)} imports {m}" for m in imported_modules(path) & {"ui", "pages", "api", "app"}]
+    for path in (ROOT / "ui").rglob("*.py"):
+        offenders += [f"{ids(path)} imports {m}" for m in imported_modules(path) & {"pages", "api"}]
+    assert offenders == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = {module_name(path): path for path in CORE_FILES}
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        # `from core.x import y` may name a submodule y: the edge goes to it when it exists.
+        targets = set()
+        for imported in core_imports(path):
+            targets.add(imported)
+        graph[module] = {t for t in targets if t in modules and t != module}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*stack[stack.index(target) :], target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_in_core() -> None:
+    assert find_cycle(import_graph()) is None
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_libraries_are_imported_only_in_their_homes() -> None:
+    app_files = [p for p in ROOT.glob("**/*.py") if p.relative_to(ROOT).parts[0] in {"core", "ui", "pages", "api"}]
+    app_files += [ROOT / "app.py", ROOT / "asgi.py"]
+    offenders = []
+    for path in app_files:
+        where = ids(path)
+        for library in imported_modules(path) & set(LIBRARY_HOMES):
+            if not where.startswith(LIBRARY_HOMES[library]):
+                offenders.append(f"{where} imports {library}")
+    assert offenders == []
+
+
+def functions(path: Path) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    yield from (
+        n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+    )
+
+
+def parameter_count(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    arguments = function.args
+    names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)]
+    return len([name for name in names if name not in {"self", "cls"}])
+
+
+def test_size_budgets() -> None:
+    """Pages under 150 lines, core modules under 300, functions that fit on a screen, at most five parameters."""
+    offenders = []
+    for path in PAGE_FILES:
+        if (lines := len(path.read_text().splitlines())) > MAX_PAGE_LINES:
+            offenders.append(f"{ids(path)}: {lines} lines (page budget {MAX_PAGE_LINES})")
+    for path in CORE_FILES:
+        if (lines := len(path.read_text().splitlines())) > MAX_CORE_MODULE_LINES:
+            offenders.append(f"{ids(path)}: {lines} lines (module budget {MAX_CORE_MODULE_LINES})")
+    for path in [*CORE_FILES, *PAGE_FILES, *(ROOT / "ui").rglob("*.py")]:
+        for function in functions(path):
+            if (length := (function.end_lineno or function.lineno) - function.lineno + 1) > MAX_FUNCTION_LINES:
+                offenders.append(f"{ids(path)}:{function.lineno} {function.name}: {length} lines")
+            if (count := parameter_count(function)) > MAX_PARAMETERS:
+                offenders.append(f"{ids(path)}:{function.lineno} {function.name}: {count} parameters")
+    assert offenders == [], "\n".join(offenders)

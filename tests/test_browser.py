@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import BASE_URL_VARIABLES, SERVER_KEY_VARIABLES, load_settings
+from core.config import load_settings
+from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.conftest import PASSWORD
@@ -88,14 +89,14 @@ def running_server(folder: Path, fake: FakeProviders, admin_cli: bool = True) ->
     """`streamlit run asgi.py` with its own data folder and one user (made with the admin command as the README
     says, or with `admin_cli=False` straight in the database, which is quicker), providers routed to the fake."""
     folder.mkdir(parents=True, exist_ok=True)
-    environ = {key: value for key, value in os.environ.items() if key not in SERVER_KEY_VARIABLES}
+    environ = {key: value for key, value in os.environ.items() if key not in server_key_variables()}
     environ |= {
         "APP_DATA_DIR": str(folder / "data"),
         "APP_SECRETS_FILE": str(folder / "none.toml"),
         "APP_MASTER_KEY": generate_master_key(),
         "APP_ALLOW_ENDPOINTS": fake.url,
         "APP_MAX_RETRIES": "0",
-        **{variable: fake.base(provider) for provider, variable in BASE_URL_VARIABLES.items()},
+        **{variable: fake.base(provider) for provider, variable in base_url_variables().items()},
     }
     if admin_cli:
         command = [sys.executable, "-m", "core.cli", "add-user", "alice", "--name", "Alice Example"]

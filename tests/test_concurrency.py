@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from core.accounts.users import UserPublic
-from core.credentials.key_test import save_tested
 from core.services import Services
 from tests.fakes.providers import FakeProviders
 
@@ -58,9 +57,7 @@ def test_concurrent_saves_with_key_tests(services: Services, fake: FakeProviders
     def work(thread: int) -> str:
         user = users[thread % USERS]
         for round_ in range(2):
-            _, outcome = save_tested(
-                services.credentials, services.settings, user.id, "openai", {"api_key": key(user, thread, round_)}
-            )
+            _, outcome = services.key_tests.save(user.id, "openai", {"api_key": key(user, thread, round_)})
             assert outcome.result == "valid", outcome.detail
         return key(user, thread, 1)
 

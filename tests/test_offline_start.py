@@ -84,7 +84,7 @@ socket.socket.bind = _bind_loopback
 
 
 def _report_litellm_loaded():
-    """Once the app has loaded core.llm, wait for its litellm import (the app starts it) and say how it went."""
+    """Once the app has loaded core.providers.client, wait for its litellm import (the app starts it), say how."""
     while not hasattr(sys.modules.get("core.providers.client"), "litellm"):
         time.sleep(0.1)
     try:

@@ -99,7 +99,7 @@ def test_rotation_killed_half_way_resumes_without_loss(services: Services, monke
         """
         import os, signal
         from core.config import load_settings
-        from core.key_rotation import rotate_keys
+        from core.credentials.rotation import rotate_keys
         from core.services import open_services
 
         def progress(done, total):

@@ -12,6 +12,7 @@ import pytest
 
 from core.config import PROJECT_ROOT, load_settings, strip_server_keys
 from core.errors import StartupError
+from core.providers.registry import server_key_variables
 from core.security.keys import load_key_ring
 from core.services import open_services
 
@@ -54,7 +55,7 @@ def test_secrets_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     )
     settings = load_settings({"APP_SECRETS_FILE": str(secrets), "APP_DATA_DIR": str(tmp_path / "env-data")})
     assert settings.allow_signup is True
-    assert settings.provider_base("openai") == "https://gw.example/v1"
+    assert settings.provider_base("OPENAI_API_BASE") == "https://gw.example/v1"
     assert settings.data_dir == tmp_path / "env-data"
     assert settings.database_url == f"sqlite:///{tmp_path / 'env-data' / 'app.db'}"
 
@@ -63,7 +64,7 @@ def test_safe_defaults(tmp_path: Path) -> None:
     settings = load_settings({"APP_SECRETS_FILE": str(tmp_path / "none.toml")})
     assert settings.allow_signup is False
     assert settings.allow_endpoints == ()
-    assert settings.provider_base("openai") is None
+    assert settings.provider_base("OPENAI_API_BASE") is None
     assert settings.cookie_expiry_days == 1.0
 
 
@@ -103,7 +104,7 @@ def test_secrets_file_path_is_taken_from_the_project_folder(tmp_path: Path, monk
 
 def test_server_provider_keys_are_stripped() -> None:
     environ = {"OPENAI_API_KEY": "sk-server-sentinel", "HF_TOKEN": "hf_x", "PATH": "/bin"}
-    assert strip_server_keys(environ) == ["OPENAI_API_KEY", "HF_TOKEN"]
+    assert strip_server_keys(server_key_variables(), environ) == ["OPENAI_API_KEY", "HF_TOKEN"]
     assert environ == {"PATH": "/bin"}
 
 
@@ -182,7 +183,7 @@ def test_importing_litellm_makes_no_outbound_call(tmp_path: Path) -> None:
         "def refuse(address, *a, **k):\n"
         "    print('OUTBOUND', address[0], file=sys.stderr); raise OSError('blocked')\n"
         "socket.create_connection = refuse\n"
-        "from core.llm import litellm\n"
+        "from core.providers.client import litellm\n"
         "litellm()\n"
     )
     result = subprocess.run(
@@ -191,3 +192,12 @@ def test_importing_litellm_makes_no_outbound_call(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "OUTBOUND" not in result.stderr
     assert "cost map" not in result.stderr
+
+
+@pytest.mark.parametrize("variable", ["APP_REQUEST_TIMEOUT", "APP_MAX_RETRIES", "APP_COOKIE_EXPIRY_DAYS"])
+def test_a_setting_that_is_not_a_number_stops_start_with_its_name(
+    env: Path, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "ten")
+    with pytest.raises(StartupError, match=f"{variable} must be a number, not 'ten'"):
+        load_settings()

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
 
@@ -31,10 +31,6 @@ SWEEP_EVERY = timedelta(hours=1)  # how often a sign-in also deletes expired ses
 def digest(token: str) -> str:
     """What the database keeps of a token: its SHA-256, hex (a 256-bit random token needs no slow hash)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ class SessionStore:
                 .values(token_hash=digest(token), handoff_hash=None, handoff_expires_at=None)
                 .returning(table.c.expires_at)
             ).first()
-        return (token, _aware(row.expires_at)) if row else None
+        return (token, row.expires_at) if row else None
 
     def resume(self, token: str | None) -> SignedIn | None:
         """The live session a cookie token belongs to (its account enabled), or None: a bad cookie signs nobody in."""
@@ -130,7 +126,7 @@ class SessionStore:
             row = connection.execute(query).first()
         if row is None:
             return None
-        if now - _aware(row.last_seen_at) > SEEN_EVERY:
+        if now - row.last_seen_at > SEEN_EVERY:
             self._seen(row.id, now)
         return SignedIn(row.id, row.user_id)
 
@@ -152,7 +148,7 @@ class SessionStore:
             row = connection.execute(query).first()
         if row is None:
             return None
-        if now - _aware(row.last_seen_at) > SEEN_EVERY:
+        if now - row.last_seen_at > SEEN_EVERY:
             self._seen(signed_in.session_id, now)
         return UserPublic(row.id, row.username, row.name, row.email)
 
@@ -179,9 +175,9 @@ class SessionStore:
             SessionPublic(
                 id=row.id,
                 user_agent=row.user_agent,
-                created_at=_aware(row.created_at),
-                last_seen_at=_aware(row.last_seen_at),
-                expires_at=_aware(row.expires_at),
+                created_at=row.created_at,
+                last_seen_at=row.last_seen_at,
+                expires_at=row.expires_at,
             )
             for row in rows
         ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, delete, or_, update
 
@@ -21,10 +21,6 @@ MAX_LOCK_SECONDS = 15 * 60
 # A name whose last failure is this old starts again with its free attempts.
 FORGET_AFTER = timedelta(hours=1)
 EXPIRE_EVERY = timedelta(minutes=1)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _key(username: str) -> str:
@@ -51,7 +47,7 @@ class SignInThrottle:
             row = db.get(SignInFailure, _key(username))
         if row is None or row.locked_until is None:
             return 0
-        left = (_aware(row.locked_until) - self._clock()).total_seconds()
+        left = (row.locked_until - self._clock()).total_seconds()
         return max(0, math.ceil(left))
 
     def record_failure(self, username: str) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,10 +11,10 @@ from typing import Protocol
 from core.config import Settings
 from core.credentials.store import REJECTED_AT_CHAT, VALID, CredentialPublic, CredentialStore, clean_values
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
+from core.providers.failures import KEY_TEST
+from core.providers.hub import whoami
 from core.providers.listing import DiscoveredModel, list_chat_models
 from core.providers.registry import ProviderSpec, get_provider
-
-log = logging.getLogger(__name__)
 
 
 class KeyTestResult(StrEnum):
@@ -47,11 +46,15 @@ _RESULT_OF_KIND = {
 
 @dataclass(frozen=True)
 class KeyTest:
-    """The outcome of one key test; `detail` is safe to show (what the key unlocked, or what went wrong)."""
+    """The outcome of one key test; `detail` is safe to show (what the key unlocked, or what went wrong).
+
+    `kind` is how the provider refused or failed, None when the key is valid; `models` what a valid key listed.
+    """
 
     result: KeyTestResult
     detail: str
     models: tuple[DiscoveredModel, ...] | None = None
+    kind: ProviderErrorKind | None = None
 
     @property
     def label(self) -> str:
@@ -67,7 +70,11 @@ class ListingRecorder(Protocol):
 
 
 class KeyRejected(InvalidInput):
-    """The provider refused the key on save; nothing was stored."""
+    """The provider refused the key on save; nothing was stored. `kind` is how it refused."""
+
+    def __init__(self, message: str, field: str, kind: ProviderErrorKind | None) -> None:
+        super().__init__(message, field)
+        self.kind = kind
 
 
 def _plural(count: int, noun: str) -> str:
@@ -75,68 +82,53 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _test_hub_token(values: Mapping[str, str], settings: Settings) -> KeyTest:
-    from huggingface_hub.errors import HfHubHTTPError
-
-    from core.providers.hub import whoami
-
-    try:
-        account = whoami(values["token"], settings.hf_endpoint)
-    except HfHubHTTPError as error:
-        status = error.response.status_code if error.response is not None else None
-        log.info("token test refused: provider=huggingface status=%s", status)
-        if status == 401:
-            return KeyTest(KeyTestResult.REJECTED, "Hugging Face rejected this token: it is wrong or was revoked.")
-        if status in {402, 403, 429}:
-            return KeyTest(KeyTestResult.NO_ACCESS, f"Hugging Face refused the token (HTTP {status}).")
-        return KeyTest(KeyTestResult.UNREACHABLE, f"Hugging Face is having problems (HTTP {status}).")
-    except OSError as error:  # httpx errors are OSErrors in huggingface_hub's client
-        log.info("token test failed: provider=huggingface error=%s", type(error).__name__)
-        return KeyTest(KeyTestResult.UNREACHABLE, "Could not reach Hugging Face: check the server's network.")
+    account = whoami(values["token"], settings)
     reading = "can read models" if account.can_read else f"cannot read models (role: {account.role})"
-    return KeyTest(KeyTestResult.VALID, f"Account {account.name}; token {reading}.")
+    return KeyTest(result=KeyTestResult.VALID, detail=f"Account {account.name}; token {reading}.")
 
 
 def check_key(spec: ProviderSpec, values: Mapping[str, str], settings: Settings) -> KeyTest:
     """Ask the provider whether the key works; never raises for a provider's answer, only for a bug."""
-    if spec.model_hub:
-        return _test_hub_token(values, settings)
     try:
-        models = tuple(list_chat_models(spec, values, settings))
-    except ProviderError as error:
-        return KeyTest(_RESULT_OF_KIND.get(error.kind, KeyTestResult.UNREACHABLE), str(error))
+        if spec.model_hub:
+            return _test_hub_token(values, settings)
+        models = tuple(list_chat_models(spec, values, settings, call=KEY_TEST))
+    except ProviderError as error:  # worded by core.providers.failures for a key being tested
+        result = _RESULT_OF_KIND.get(error.kind, KeyTestResult.UNREACHABLE)
+        return KeyTest(result=result, detail=str(error), kind=error.kind)
     detail = f"{spec.label} lists {_plural(len(models), 'chat model')} for this key."
-    return KeyTest(KeyTestResult.VALID, detail, models)
+    return KeyTest(result=KeyTestResult.VALID, detail=detail, models=models)
 
 
-def save_tested(
-    credentials: CredentialStore,
-    settings: Settings,
-    user_id: int,
-    provider_id: str,
-    raw: Mapping[str, str | None],
-    listings: ListingRecorder | None = None,
-) -> tuple[CredentialPublic, KeyTest]:
-    """Validate, test and save a credential; a malformed or rejected one raises and changes nothing.
+@dataclass(frozen=True)
+class KeyTests:
+    """Save a credential once the provider accepted it, and test a saved one again (Test again)."""
 
-    A key the provider accepts but limits (no access, no credit) is saved and marked; so is one that could not be
-    checked (provider unreachable), marked unverified so the user can test it again later. With `listings`, the
-    models the test listed become the key's first model listing, so Models does not ask the provider again.
-    """
-    spec = get_provider(provider_id)
-    values = clean_values(spec, raw, settings.allow_endpoints)
-    outcome = check_key(spec, values, settings)
-    if outcome.result is KeyTestResult.REJECTED:
-        raise KeyRejected(outcome.detail + " Nothing was saved.", spec.mask_field.name)
-    saved = credentials.save(user_id, provider_id, values)
-    credentials.record_test(user_id, provider_id, outcome.result.value, outcome.detail)
-    if listings is not None and outcome.models is not None and not spec.deployments:
-        listings.record(user_id, provider_id, saved.updated_at, models=list(outcome.models))
-    return saved, outcome
+    credentials: CredentialStore
+    settings: Settings
+    listings: ListingRecorder | None = None
 
+    def save(self, user_id: int, provider_id: str, raw: Mapping[str, str | None]) -> tuple[CredentialPublic, KeyTest]:
+        """Validate, test and save a credential; a malformed or rejected one raises and changes nothing.
 
-def retest(credentials: CredentialStore, settings: Settings, user_id: int, provider_id: str) -> KeyTest:
-    """Test the saved credential again (Test again) and record the outcome."""
-    spec = get_provider(provider_id)
-    outcome = check_key(spec, credentials.secrets(user_id, provider_id), settings)
-    credentials.record_test(user_id, provider_id, outcome.result.value, outcome.detail)
-    return outcome
+        A key the provider accepts but limits (no access, no credit) is saved and marked; so is one that could not
+        be checked (provider unreachable), marked unverified so the user can test it again later. The models the
+        test listed become the key's first model listing, so Models does not ask the provider again.
+        """
+        spec = get_provider(provider_id)
+        values = clean_values(spec, raw, self.settings.allow_endpoints)
+        outcome = check_key(spec, values, self.settings)
+        if outcome.result is KeyTestResult.REJECTED:
+            raise KeyRejected(outcome.detail + " Nothing was saved.", spec.mask_field.name, outcome.kind)
+        saved = self.credentials.save(user_id, provider_id, values)
+        self.credentials.record_test(user_id, provider_id, outcome.result.value, outcome.detail)
+        if self.listings is not None and outcome.models is not None and not spec.deployments:
+            self.listings.record(user_id, provider_id, saved.updated_at, models=list(outcome.models))
+        return saved, outcome
+
+    def retest(self, user_id: int, provider_id: str) -> KeyTest:
+        """Test the saved credential again and record the outcome."""
+        spec = get_provider(provider_id)
+        outcome = check_key(spec, self.credentials.secrets(user_id, provider_id), self.settings)
+        self.credentials.record_test(user_id, provider_id, outcome.result.value, outcome.detail)
+        return outcome

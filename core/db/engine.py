@@ -79,6 +79,12 @@ def _add_missing_columns(engine: Engine) -> None:
             index.create(engine, checkfirst=True)
 
 
+def describe_database(database_url: str) -> str:
+    """A database as people read it: the SQLite file's path, or a server URL without its password."""
+    url = make_url(database_url)
+    return str(url.database) if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+
+
 def insert_or_update(engine: Engine, table: Any) -> Any:
     """An INSERT that can take `.on_conflict_do_update(...)`, in the engine's dialect (SQLite or PostgreSQL)."""
     dialect = sqlite if engine.dialect.name == "sqlite" else postgresql

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from core.db.types import UTCDateTime, utcnow
 
 
 class User(SQLModel, table=True):
@@ -21,9 +19,9 @@ class User(SQLModel, table=True):
     # Written by streamlit-authenticator before sign-in was the app's own; kept so that databases made then still
     # accept new rows (the column is NOT NULL there). Nothing reads it.
     failed_login_attempts: int = 0
-    created_at: datetime = Field(default_factory=utcnow)
-    disabled_at: datetime | None = None
-    password_changed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Credential(SQLModel, table=True):
@@ -38,8 +36,8 @@ class Credential(SQLModel, table=True):
     provider: str = Field(max_length=32)
     ciphertext: str
     key_id: str = Field(max_length=32)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class CredentialStatus(SQLModel, table=True):
@@ -50,11 +48,11 @@ class CredentialStatus(SQLModel, table=True):
     credential_id: int = Field(
         sa_column=Column(Integer, ForeignKey("credential.id", ondelete="CASCADE"), primary_key=True)
     )
-    tested_at: datetime | None = None
+    tested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     test_result: str | None = Field(default=None, max_length=32)
     test_detail: str | None = Field(default=None, max_length=500)
-    used_at: datetime | None = None
-    error_at: datetime | None = None
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=500)
 
 
@@ -81,11 +79,11 @@ class SignInSession(SQLModel, table=True):
     )
     token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
     handoff_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
-    handoff_expires_at: datetime | None = None
+    handoff_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     user_agent: str = Field(default="", max_length=300)
-    created_at: datetime = Field(default_factory=utcnow)
-    last_seen_at: datetime = Field(default_factory=utcnow)
-    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SignInFailure(SQLModel, table=True):
@@ -95,8 +93,8 @@ class SignInFailure(SQLModel, table=True):
 
     username: str = Field(primary_key=True, max_length=200)
     failures: int = 0
-    last_failure_at: datetime = Field(default_factory=utcnow, index=True)
-    locked_until: datetime | None = None
+    last_failure_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ModelListing(SQLModel, table=True):
@@ -111,12 +109,12 @@ class ModelListing(SQLModel, table=True):
     credential_id: int = Field(
         sa_column=Column(Integer, ForeignKey("credential.id", ondelete="CASCADE"), primary_key=True)
     )
-    credential_updated_at: datetime
+    credential_updated_at: datetime = Field(sa_type=UTCDateTime)
     models: str = "[]"
     new_ids: str = "[]"
     dropped_ids: str = "[]"
-    refreshed_at: datetime | None = None
-    checked_at: datetime = Field(default_factory=utcnow)
+    refreshed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=500)
     error_kind: str | None = Field(default=None, max_length=32)
 
@@ -131,7 +129,7 @@ class Deployment(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("credential.id", ondelete="CASCADE"), index=True, nullable=False)
     )
     name: str = Field(max_length=64)
-    added_at: datetime = Field(default_factory=utcnow)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ChatConversation(SQLModel, table=True):
@@ -147,8 +145,8 @@ class ChatConversation(SQLModel, table=True):
     system_prompt: str = ""
     temperature: float | None = None
     max_tokens: int | None = None
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
 
 
 class ChatMessage(SQLModel, table=True):
@@ -169,4 +167,4 @@ class ChatMessage(SQLModel, table=True):
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost: float | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

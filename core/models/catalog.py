@@ -13,15 +13,15 @@ they tested themselves and are never flagged.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from core.config import Settings
 from core.credentials.store import CredentialPublic, CredentialStore
 from core.models.deployments import DeploymentStore
-from core.models.listings import NOT_OFFERED, Listing, ListingStore, refresh_listings
-from core.models.model_info import UNKNOWN, ModelInfo, model_info
+from core.models.listings import NOT_OFFERED, Listing, Listings
+from core.models.model_info import ModelInfo, model_info
 from core.models.registry_file import MODEL_ID, Registry, RegistryModel, load_registry, valid_model_id
 from core.providers.listing import DiscoveredModel
 from core.providers.registry import PROVIDERS, ProviderSpec, chat_providers, get_provider
@@ -105,6 +105,9 @@ class ProviderSection:
 
     @property
     def ready(self) -> bool:
+        """Its models can be used: a readable credential is saved, or the provider needs none."""
+        if not self.spec.needs_credential:
+            return True
         return self.credential is not None and self.credential.readable
 
     @property
@@ -130,10 +133,6 @@ class ProviderSection:
     @property
     def not_offered(self) -> tuple[ModelChoice, ...]:
         return tuple(model for model in self.models if not model.offered)
-
-
-def _no_info(provider: str, model_id: str) -> ModelInfo:
-    return UNKNOWN
 
 
 def _version(model_id: str) -> tuple[int, str]:
@@ -212,18 +211,20 @@ def build_catalog(
     listings: Mapping[str, Listing] | None = None,
     registry: Registry | None = None,
     deployments: Mapping[str, tuple[str, ...]] | None = None,
-    info: InfoLookup = _no_info,
+    providers: Sequence[ProviderSpec] = PROVIDERS,
 ) -> list[ProviderSection]:
-    """Every provider, in the guide's order; models only where a readable credential is saved."""
+    """Every provider, in the guide's order; models only where a readable credential is saved, or where the
+    provider needs none."""
     listings, registry, deployments = listings or {}, registry or {}, deployments or {}
     sections = []
-    for spec in PROVIDERS:
+    for spec in providers:
         credential = credentials.get(spec.id)
-        if credential is None or not credential.readable or not spec.chat_capable:
+        missing = spec.needs_credential and (credential is None or not credential.readable)
+        if missing or not spec.chat_capable:
             sections.append(ProviderSection(spec, credential, ()))
             continue
         listing = listings.get(spec.id)
-        models = _choices(spec, listing, registry.get(spec.id, ()), deployments.get(spec.id, ()), info)
+        models = _choices(spec, listing, registry.get(spec.id, ()), deployments.get(spec.id, ()), model_info)
         shown = {model.model_id for model in models} | {model.wire_id for model in models if model.wire_id}
         dropped = tuple(
             i for i in (listing.dropped_ids if listing and listing.ok else ()) if i not in shown and MODEL_ID.match(i)
@@ -237,21 +238,22 @@ class Catalog:
     """Which models each user can pick, built from their credentials, listings and deployments."""
 
     credentials: CredentialStore
-    listings: ListingStore
+    listings: Listings
     deployments: DeploymentStore
     settings: Settings
+    providers: tuple[ProviderSpec, ...] = PROVIDERS
 
     def load(self, user_id: int, refresh: bool = False) -> list[ProviderSection]:
         """The user's catalog: their credentials, cached listings (asking the providers that are due, or all when
         `refresh`), the admin's registry and their own deployments, with litellm's model info."""
         saved = self.credentials.list(user_id)
-        listings = refresh_listings(self.listings, self.credentials, self.settings, user_id, saved, force=refresh)
+        listings = self.listings.current(user_id, saved, force=refresh)
         deployments = {
             spec.id: tuple(d.name for d in self.deployments.list(user_id, spec.id))
             for spec in chat_providers()
             if spec.deployments and spec.id in saved
         }
-        return build_catalog(saved, listings, load_registry(self.settings), deployments, model_info)
+        return build_catalog(saved, listings, load_registry(self.settings), deployments, self.providers)
 
 
 def available_models(sections: list[ProviderSection]) -> list[ModelChoice]:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlmodel import select
@@ -32,11 +32,6 @@ RETRY_FAILED_AFTER = timedelta(minutes=10)
 DEPLOYMENTS_DIALECT = "azure-deployments"
 # How a resource says it does not offer a deployments list (older or newer API versions than the listing's).
 NOT_OFFERED = frozenset({ProviderErrorKind.NOT_FOUND.value, ProviderErrorKind.BAD_REQUEST.value})
-
-
-def _utc(moment: datetime) -> datetime:
-    """Every moment as an aware UTC datetime (the database stores and returns them so)."""
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -59,7 +54,7 @@ class Listing:
         return self.error is None and self.refreshed_at is not None
 
     def due(self, now: datetime) -> bool:
-        age = _utc(now) - _utc(self.checked_at)
+        age = now - self.checked_at
         return not self.current or age > (MAX_AGE if self.ok else RETRY_FAILED_AFTER)
 
 
@@ -103,7 +98,7 @@ class ListingStore:
             credential.provider: _public(
                 row,
                 credential.provider,
-                _utc(row.credential_updated_at) == _utc(credential.updated_at),
+                row.credential_updated_at == credential.updated_at,
             )
             for row, credential in rows
         }
@@ -139,8 +134,8 @@ class ListingStore:
                 return None
             row = db.get(ModelListing, credential.id)
             if row is None:
-                row = ModelListing(credential_id=credential.id, credential_updated_at=_utc(credential_version))
-            row.credential_updated_at = _utc(credential_version)
+                row = ModelListing(credential_id=credential.id, credential_updated_at=credential_version)
+            row.credential_updated_at = credential_version
             row.checked_at = now
             if error is not None:
                 row.error, row.error_kind = str(error)[:500], error.kind.value
@@ -168,55 +163,46 @@ def discover(spec: ProviderSpec, values: Mapping[str, str], settings: Settings) 
     return list_chat_models(spec, values, settings)
 
 
-def _refresh_one(
-    listings: ListingStore,
-    credentials: CredentialStore,
-    settings: Settings,
-    user_id: int,
-    spec: ProviderSpec,
-    version: datetime,
-) -> Listing | None:
-    try:
-        values = credentials.secrets(user_id, spec.id)
-    except (MissingCredential, CredentialUnreadable):  # deleted or replaced meanwhile: nothing to list
-        return None
-    try:
-        models = discover(spec, values, settings)
-    except ProviderError as error:
-        log.info("model listing for the catalog failed: provider=%s kind=%s", spec.id, error.kind.value)
-        return listings.record(user_id, spec.id, version, error=error)
-    return listings.record(user_id, spec.id, version, models=models)
+@dataclass(frozen=True)
+class Listings:
+    """Each user's listings, asked of the providers when they are due (in parallel) and kept in the store."""
 
+    store: ListingStore
+    credentials: CredentialStore
+    settings: Settings
 
-def refresh_listings(
-    listings: ListingStore,
-    credentials: CredentialStore,
-    settings: Settings,
-    user_id: int,
-    saved: Mapping[str, CredentialPublic],
-    force: bool = False,
-    now: datetime | None = None,
-) -> dict[str, Listing]:
-    """The user's listings, asking (in parallel) every provider whose listing is due, or all when `force`."""
-    now = now or utcnow()
-    cached = listings.get(user_id)
-    due = [
-        spec
-        for spec in chat_providers()
-        if discoverable(spec)
-        and (credential := saved.get(spec.id)) is not None
-        and credential.readable
-        and (force or spec.id not in cached or cached[spec.id].due(now))
-    ]
-    if due:
-        with ThreadPoolExecutor(max_workers=len(due), thread_name_prefix="model-listing") as pool:
-            futures = {
-                spec.id: pool.submit(
-                    _refresh_one, listings, credentials, settings, user_id, spec, saved[spec.id].updated_at
-                )
-                for spec in due
-            }
-            for provider_id, future in futures.items():
-                if (listing := future.result()) is not None:
-                    cached[provider_id] = listing
-    return {provider: listing for provider, listing in cached.items() if provider in saved}
+    def current(
+        self, user_id: int, saved: Mapping[str, CredentialPublic], force: bool = False, now: datetime | None = None
+    ) -> dict[str, Listing]:
+        """The user's listings, asking every provider whose listing is due first, or all of them when `force`."""
+        now = now or utcnow()
+        cached = self.store.get(user_id)
+        due = [
+            spec
+            for spec in chat_providers()
+            if discoverable(spec)
+            and (credential := saved.get(spec.id)) is not None
+            and credential.readable
+            and (force or spec.id not in cached or cached[spec.id].due(now))
+        ]
+        if due:
+            with ThreadPoolExecutor(max_workers=len(due), thread_name_prefix="model-listing") as pool:
+                futures = {
+                    spec.id: pool.submit(self._refresh, user_id, spec, saved[spec.id].updated_at) for spec in due
+                }
+                for provider_id, future in futures.items():
+                    if (listing := future.result()) is not None:
+                        cached[provider_id] = listing
+        return {provider: listing for provider, listing in cached.items() if provider in saved}
+
+    def _refresh(self, user_id: int, spec: ProviderSpec, version: datetime) -> Listing | None:
+        try:
+            values = self.credentials.secrets(user_id, spec.id)
+        except (MissingCredential, CredentialUnreadable):  # deleted or replaced meanwhile: nothing to list
+            return None
+        try:
+            models = discover(spec, values, self.settings)
+        except ProviderError as error:
+            log.info("model listing for the catalog failed: provider=%s kind=%s", spec.id, error.kind.value)
+            return self.store.record(user_id, spec.id, version, error=error)
+        return self.store.record(user_id, spec.id, version, models=models)

@@ -38,9 +38,12 @@ class ModelSpec:
 class ProviderSpec:
     """Everything the app knows about one provider.
 
-    `api_base` is the provider's own API root (a deployment may override it); `listing` names the dialect of its
-    list-models endpoint (see core.discovery), None when it has none; `deployments` marks a provider whose model
-    IDs are the user's own deployment names (Azure), which the user adds on Profile.
+    `api_base` is the provider's own API root, which the deployment may replace with `base_url_variable` (users
+    never can); `server_key_variables` are the environment variables the provider's SDK would read a key from
+    (removed at start: users bring their own); `key_shape` is a regex matching its keys, masked in every log line;
+    `listing` names the dialect of its list-models endpoint (see core.providers.listing), None when it has none;
+    `deployments` marks a provider whose model IDs are the user's own deployment names (Azure), which the user adds
+    on Profile. A provider with no `fields` needs no credential: the catalog and chat never look one up for it.
     """
 
     id: str
@@ -56,10 +59,17 @@ class ProviderSpec:
     api_base: str = ""
     listing: str | None = None
     deployments: bool = False
+    base_url_variable: str | None = None
+    server_key_variables: tuple[str, ...] = ()
+    key_shape: str | None = None
 
     @property
     def chat_capable(self) -> bool:
         return self.litellm_prefix is not None
+
+    @property
+    def needs_credential(self) -> bool:
+        return bool(self.fields)
 
     @property
     def mask_field(self) -> CredentialField:
@@ -89,6 +99,9 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         litellm_prefix="openai",
         api_base="https://api.openai.com/v1",
         listing="openai",
+        base_url_variable="OPENAI_API_BASE",
+        server_key_variables=("OPENAI_API_KEY",),
+        key_shape=r"sk-[A-Za-z0-9_-]{8,}",
     ),
     ProviderSpec(
         id="anthropic",
@@ -104,6 +117,9 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         litellm_prefix="anthropic",
         api_base="https://api.anthropic.com",
         listing="anthropic",
+        base_url_variable="ANTHROPIC_API_BASE",
+        server_key_variables=("ANTHROPIC_API_KEY",),
+        key_shape=r"sk-ant-[A-Za-z0-9_-]{8,}",
     ),
     ProviderSpec(
         id="gemini",
@@ -119,6 +135,9 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         litellm_prefix="gemini",
         api_base="https://generativelanguage.googleapis.com/v1beta",
         listing="gemini",
+        base_url_variable="GEMINI_API_BASE",
+        server_key_variables=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        key_shape=r"AIza[0-9A-Za-z_-]{20,}",
     ),
     ProviderSpec(
         id="xai",
@@ -134,6 +153,9 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         litellm_prefix="xai",
         api_base="https://api.x.ai/v1",
         listing="openai",
+        base_url_variable="XAI_API_BASE",
+        server_key_variables=("XAI_API_KEY",),
+        key_shape=r"xai-[A-Za-z0-9_-]{8,}",
     ),
     ProviderSpec(
         id="azure",
@@ -172,6 +194,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             "Azure uses your **deployment name** as the model ID. Once the key is saved, add your deployments on "
             "this card: each is then offered in the Chat picker and on **Models** as `azure/<deployment-name>`."
         ),
+        server_key_variables=("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
     ),
     ProviderSpec(
         id="huggingface",
@@ -191,6 +214,8 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             "download a model (`owner/name`). For gated models, a valid token alone is not enough: you must also "
             "be granted access and accept the model's license on Hugging Face first."
         ),
+        server_key_variables=("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"),
+        key_shape=r"hf_[A-Za-z0-9]{8,}",
     ),
 )
 
@@ -204,3 +229,19 @@ def get_provider(provider_id: str) -> ProviderSpec:
 
 def chat_providers() -> tuple[ProviderSpec, ...]:
     return tuple(spec for spec in PROVIDERS if spec.chat_capable)
+
+
+def server_key_variables() -> tuple[str, ...]:
+    """Every environment variable a provider's SDK would take a key from: none may be set on the server."""
+    return tuple(name for spec in PROVIDERS for name in spec.server_key_variables)
+
+
+def base_url_variables() -> dict[str, str]:
+    """Provider id -> the environment variable that routes it through a gateway."""
+    return {spec.id: spec.base_url_variable for spec in PROVIDERS if spec.base_url_variable}
+
+
+def key_shapes() -> tuple[str, ...]:
+    """The providers' key patterns, the more specific first (an Anthropic key also starts with `sk-`)."""
+    shapes = [spec.key_shape for spec in PROVIDERS if spec.key_shape]
+    return tuple(sorted(shapes, key=len, reverse=True))

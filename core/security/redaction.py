@@ -9,9 +9,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 REDACTED = "[redacted]"
-KEY_SHAPES = re.compile(
-    r"(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,}|xai-[A-Za-z0-9_-]{8,}|hf_[A-Za-z0-9]{8,})"
-)
+_key_shapes: re.Pattern[str] | None = None  # the providers' key patterns (registry data), set at start
 MIN_SECRET_CHARS = 8
 
 _in_use: ContextVar[tuple[str, ...]] = ContextVar("secrets_in_use", default=())
@@ -27,10 +25,16 @@ def secrets_in_use(values: Collection[str]) -> Iterator[None]:
         _in_use.reset(token)
 
 
+def use_key_shapes(patterns: Collection[str]) -> None:
+    """Mask anything shaped like these keys in every log line, in use or not (core.services passes the registry's)."""
+    global _key_shapes
+    _key_shapes = re.compile("|".join(f"(?:{pattern})" for pattern in patterns)) if patterns else None
+
+
 def redact(text: str) -> str:
     for secret in _in_use.get():
         text = text.replace(secret, REDACTED)
-    return KEY_SHAPES.sub(REDACTED, text)
+    return _key_shapes.sub(REDACTED, text) if _key_shapes is not None else text
 
 
 class RedactingFilter(logging.Filter):
