@@ -83,9 +83,12 @@ def test_a_bad_cookie_signs_nobody_in(store: SessionStore, alice: UserPublic, to
     assert store.resume(token) is None
 
 
-def test_ending_a_session_stops_its_cookie_everywhere(services: Services, store: SessionStore, alice: UserPublic):
+def test_ending_a_session_stops_its_cookie_everywhere(
+    services: Services, store: SessionStore, alice: UserPublic, clock: Clock
+) -> None:
     session, token = signed_in_with_cookie(store, alice)
-    other = SessionStore(services.engine, lifetime=timedelta(days=1))  # another app process on the same database
+    # Another app process on the same database (on the test's clock: the session's expiry is measured from it).
+    other = SessionStore(services.engine, lifetime=timedelta(days=1), clock=clock)
     assert other.resume(token) == session
     assert store.end(alice.id, session.session_id)
     assert other.resume(token) is None and other.user(session) is None

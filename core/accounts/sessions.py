@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select, update
+from sqlmodel import col
 
 from core.accounts.users import UserPublic
 from core.db.engine import session
@@ -52,7 +53,7 @@ class SessionPublic:
     expires_at: datetime
 
 
-_USER_COLUMNS = (User.id, User.username, User.name, User.email)
+_USER_COLUMNS = (col(User.id), col(User.username), col(User.name), col(User.email))
 
 
 class SessionStore:
@@ -93,18 +94,17 @@ class SessionStore:
             return None
         now = self._clock()
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        table = SignInSession.__table__
         with self._engine.begin() as connection:
             # One UPDATE that only matches an unused, unexpired code: two requests racing with it cannot both win.
             row = connection.execute(
-                update(table)
+                update(SignInSession)
                 .where(
-                    table.c.handoff_hash == digest(code),
-                    table.c.handoff_expires_at > now,
-                    table.c.expires_at > now,
+                    col(SignInSession.handoff_hash) == digest(code),
+                    col(SignInSession.handoff_expires_at) > now,
+                    col(SignInSession.expires_at) > now,
                 )
                 .values(token_hash=digest(token), handoff_hash=None, handoff_expires_at=None)
-                .returning(table.c.expires_at)
+                .returning(col(SignInSession.expires_at))
             ).first()
         return (token, row.expires_at) if row else None
 
@@ -114,12 +114,12 @@ class SessionStore:
             return None
         now = self._clock()
         query = (
-            select(SignInSession.id, SignInSession.user_id, SignInSession.last_seen_at)
-            .join(User, User.id == SignInSession.user_id)
+            select(col(SignInSession.id), col(SignInSession.user_id), col(SignInSession.last_seen_at))
+            .join(User, col(User.id) == col(SignInSession.user_id))
             .where(
-                SignInSession.token_hash == digest(token),
-                SignInSession.expires_at > now,
-                User.disabled_at.is_(None),
+                col(SignInSession.token_hash) == digest(token),
+                col(SignInSession.expires_at) > now,
+                col(User.disabled_at).is_(None),
             )
         )
         with self._engine.connect() as connection:
@@ -135,13 +135,13 @@ class SessionStore:
         account disabled or deleted. Called on every script run."""
         now = self._clock()
         query = (
-            select(*_USER_COLUMNS, SignInSession.last_seen_at)
-            .join(SignInSession, SignInSession.user_id == User.id)
+            select(*_USER_COLUMNS, col(SignInSession.last_seen_at))
+            .join(SignInSession, col(SignInSession.user_id) == col(User.id))
             .where(
-                SignInSession.id == signed_in.session_id,
-                SignInSession.user_id == signed_in.user_id,
-                SignInSession.expires_at > now,
-                User.disabled_at.is_(None),
+                col(SignInSession.id) == signed_in.session_id,
+                col(SignInSession.user_id) == signed_in.user_id,
+                col(SignInSession.expires_at) > now,
+                col(User.disabled_at).is_(None),
             )
         )
         with self._engine.connect() as connection:
@@ -154,20 +154,22 @@ class SessionStore:
 
     def _seen(self, session_id: int, now: datetime) -> None:
         with self._engine.begin() as connection:
-            connection.execute(update(SignInSession).where(SignInSession.id == session_id).values(last_seen_at=now))
+            connection.execute(
+                update(SignInSession).where(col(SignInSession.id) == session_id).values(last_seen_at=now)
+            )
 
     def list(self, user_id: int) -> list[SessionPublic]:
         """The user's live sessions, the most recently seen first."""
         query = (
             select(
-                SignInSession.id,
-                SignInSession.user_agent,
-                SignInSession.created_at,
-                SignInSession.last_seen_at,
-                SignInSession.expires_at,
+                col(SignInSession.id),
+                col(SignInSession.user_agent),
+                col(SignInSession.created_at),
+                col(SignInSession.last_seen_at),
+                col(SignInSession.expires_at),
             )
-            .where(SignInSession.user_id == user_id, SignInSession.expires_at > self._clock())
-            .order_by(SignInSession.last_seen_at.desc(), SignInSession.id.desc())
+            .where(col(SignInSession.user_id) == user_id, col(SignInSession.expires_at) > self._clock())
+            .order_by(col(SignInSession.last_seen_at).desc(), col(SignInSession.id).desc())
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
@@ -184,15 +186,17 @@ class SessionStore:
 
     def end(self, user_id: int, session_id: int) -> bool:
         """End one of the user's sessions; True when there was one."""
-        statement = delete(SignInSession).where(SignInSession.id == session_id, SignInSession.user_id == user_id)
+        statement = delete(SignInSession).where(
+            col(SignInSession.id) == session_id, col(SignInSession.user_id) == user_id
+        )
         with self._engine.begin() as connection:
             return bool(connection.execute(statement).rowcount)
 
     def end_all(self, user_id: int, keep: int | None = None) -> int:
         """End every session of the user (but `keep`); how many were ended."""
-        statement = delete(SignInSession).where(SignInSession.user_id == user_id)
+        statement = delete(SignInSession).where(col(SignInSession.user_id) == user_id)
         if keep is not None:
-            statement = statement.where(SignInSession.id != keep)
+            statement = statement.where(col(SignInSession.id) != keep)
         with self._engine.begin() as connection:
             return connection.execute(statement).rowcount
 
@@ -201,10 +205,12 @@ class SessionStore:
         if not isinstance(token, str) or not token or len(token) > 200:
             return False
         with self._engine.begin() as connection:
-            ended = connection.execute(delete(SignInSession).where(SignInSession.token_hash == digest(token)))
+            ended = connection.execute(delete(SignInSession).where(col(SignInSession.token_hash) == digest(token)))
         return bool(ended.rowcount)
 
     def expire_old(self) -> int:
         """Delete sessions past their expiry; how many."""
         with self._engine.begin() as connection:
-            return connection.execute(delete(SignInSession).where(SignInSession.expires_at <= self._clock())).rowcount
+            return connection.execute(
+                delete(SignInSession).where(col(SignInSession.expires_at) <= self._clock())
+            ).rowcount

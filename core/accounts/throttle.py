@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, case, delete, or_, update
+from sqlmodel import col
 
 from core.db.engine import insert_or_update, session
 from core.db.tables import SignInFailure, utcnow
@@ -57,18 +58,18 @@ class SignInThrottle:
         processes) are all counted; a lock only ever grows, whichever of two racing writes lands last.
         """
         key, now = _key(username), self._clock()
-        forgotten = SignInFailure.last_failure_at < now - FORGET_AFTER
+        forgotten = col(SignInFailure.last_failure_at) < now - FORGET_AFTER
         insert = insert_or_update(self._engine, SignInFailure).values(
             username=key, failures=1, last_failure_at=now, locked_until=None
         )
         count = insert.on_conflict_do_update(
             index_elements=["username"],
             set_={
-                "failures": case((forgotten, 1), else_=SignInFailure.failures + 1),
-                "locked_until": case((forgotten, None), else_=SignInFailure.locked_until),
+                "failures": case((forgotten, 1), else_=col(SignInFailure.failures) + 1),
+                "locked_until": case((forgotten, None), else_=col(SignInFailure.locked_until)),
                 "last_failure_at": now,
             },
-        ).returning(SignInFailure.failures)
+        ).returning(col(SignInFailure.failures))
         with self._engine.begin() as connection:
             failures = connection.execute(count).scalar_one()
             over = failures - self._free + 1  # the last free failure starts the first lock
@@ -78,8 +79,8 @@ class SignInThrottle:
                 connection.execute(
                     update(SignInFailure)
                     .where(
-                        SignInFailure.username == key,
-                        or_(SignInFailure.locked_until.is_(None), SignInFailure.locked_until < until),
+                        col(SignInFailure.username) == key,
+                        or_(col(SignInFailure.locked_until).is_(None), col(SignInFailure.locked_until) < until),
                     )
                     .values(locked_until=until)
                 )
@@ -94,8 +95,8 @@ class SignInThrottle:
         with self._engine.begin() as connection:
             connection.execute(
                 delete(SignInFailure).where(
-                    SignInFailure.last_failure_at < now - FORGET_AFTER,
-                    or_(SignInFailure.locked_until.is_(None), SignInFailure.locked_until < now),
+                    col(SignInFailure.last_failure_at) < now - FORGET_AFTER,
+                    or_(col(SignInFailure.locked_until).is_(None), col(SignInFailure.locked_until) < now),
                 )
             )
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 import bcrypt
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from core.db.engine import session
 from core.db.tables import User, utcnow
@@ -48,7 +49,7 @@ class Verified:
     user: UserPublic | None = None
 
 
-_PUBLIC_COLUMNS = (User.id, User.username, User.name, User.email, User.disabled_at)
+_PUBLIC_COLUMNS = (col(User.id), col(User.username), col(User.name), col(User.email), col(User.disabled_at))
 
 
 def _public(row) -> UserPublic:
@@ -130,12 +131,14 @@ class UserStore:
         if not username:
             return None
         with self._engine.connect() as connection:
-            row = connection.execute(select(*_PUBLIC_COLUMNS).where(User.username == username.strip().lower())).first()
+            row = connection.execute(
+                select(*_PUBLIC_COLUMNS).where(col(User.username) == username.strip().lower())
+            ).first()
         return _public(row) if row else None
 
     def list(self) -> list[UserPublic]:
         with self._engine.connect() as connection:
-            return [_public(row) for row in connection.execute(select(*_PUBLIC_COLUMNS).order_by(User.username))]
+            return [_public(row) for row in connection.execute(select(*_PUBLIC_COLUMNS).order_by(col(User.username)))]
 
     def count(self) -> int:
         with self._engine.connect() as connection:
@@ -145,7 +148,9 @@ class UserStore:
         """Check a password; a name without an account costs the same bcrypt check as one with (no timing hint)."""
         name = (username or "").strip().lower()
         with self._engine.connect() as connection:
-            row = connection.execute(select(*_PUBLIC_COLUMNS, User.password_hash).where(User.username == name)).first()
+            row = connection.execute(
+                select(*_PUBLIC_COLUMNS, col(User.password_hash)).where(col(User.username) == name)
+            ).first()
         if row is None:
             _matches(password or "", _dummy())
             return Verified(PasswordCheck.WRONG)
@@ -160,7 +165,7 @@ class UserStore:
         with self._engine.begin() as connection:
             changed = connection.execute(
                 update(User)
-                .where(User.username == username.strip().lower())
+                .where(col(User.username) == username.strip().lower())
                 .values(password_hash=hashed, password_changed_at=utcnow())
             )
         user = self.get(username) if changed.rowcount else None
@@ -173,7 +178,7 @@ class UserStore:
         with self._engine.begin() as connection:
             changed = connection.execute(
                 update(User)
-                .where(User.username == username.strip().lower())
+                .where(col(User.username) == username.strip().lower())
                 .values(disabled_at=utcnow() if disabled else None)
             )
         user = self.get(username) if changed.rowcount else None
@@ -184,5 +189,5 @@ class UserStore:
     def delete(self, username: str) -> bool:
         """Delete an account; its credentials, chats and sessions go with it (ON DELETE CASCADE)."""
         with self._engine.begin() as connection:
-            deleted = connection.execute(delete(User).where(User.username == username.strip().lower()))
+            deleted = connection.execute(delete(User).where(col(User.username) == username.strip().lower()))
         return bool(deleted.rowcount)

@@ -156,6 +156,11 @@ def _settings(row: ChatConversation) -> GenerationSettings:
     return GenerationSettings(row.system_prompt, row.temperature, row.max_tokens or DEFAULT_MAX_TOKENS)
 
 
+def _summary(row: ChatConversation) -> ConversationSummary:
+    assert row.id is not None  # read from the table, so it has its primary key
+    return ConversationSummary(row.id, row.title or UNTITLED, row.updated_at)
+
+
 def _message(row: ChatMessage) -> Message:
     return Message(
         role=row.role,
@@ -180,9 +185,8 @@ class ConversationStore:
 
     @staticmethod
     def _owned(db: Session, user_id: int, conversation_id: int | None) -> ChatConversation:
-        row = db.exec(
-            select(ChatConversation).where(ChatConversation.id == conversation_id, ChatConversation.user_id == user_id)
-        ).first()
+        mine = col(ChatConversation.id) == conversation_id, col(ChatConversation.user_id) == user_id
+        row = db.exec(select(ChatConversation).where(*mine)).first()
         if row is None:
             raise ConversationNotFound()
         return row
@@ -211,17 +215,17 @@ class ConversationStore:
         with session(self._engine) as db:
             rows = db.exec(
                 select(ChatConversation)
-                .where(ChatConversation.user_id == user_id)
+                .where(col(ChatConversation.user_id) == user_id)
                 .order_by(col(ChatConversation.updated_at).desc(), col(ChatConversation.id).desc())
             ).all()
-        return [ConversationSummary(row.id, row.title or UNTITLED, row.updated_at) for row in rows]
+        return [_summary(row) for row in rows]
 
     def get(self, user_id: int, conversation_id: int) -> Conversation:
         """The conversation with its messages in order; ConversationNotFound when it is not the user's."""
         with session(self._engine) as db:
             row = self._owned(db, user_id, conversation_id)
             messages = db.exec(
-                select(ChatMessage).where(ChatMessage.conversation_id == row.id).order_by(col(ChatMessage.id))
+                select(ChatMessage).where(col(ChatMessage.conversation_id) == row.id).order_by(col(ChatMessage.id))
             ).all()
         return Conversation(
             row.id, row.title, _settings(row), [_message(m) for m in messages], row.created_at, row.updated_at
@@ -248,11 +252,8 @@ class ConversationStore:
     def delete(self, user_id: int, conversation_id: int) -> bool:
         """Delete the conversation and its messages; True when there was one."""
         with session(self._engine) as db:
-            result = db.exec(
-                delete(ChatConversation).where(
-                    ChatConversation.id == conversation_id, ChatConversation.user_id == user_id
-                )
-            )
+            mine = col(ChatConversation.id) == conversation_id, col(ChatConversation.user_id) == user_id
+            result = db.exec(delete(ChatConversation).where(*mine))
             db.commit()
             return bool(result.rowcount)
 
@@ -266,7 +267,7 @@ class ConversationStore:
             if replaces is not None:
                 db.exec(
                     delete(ChatMessage).where(
-                        ChatMessage.id == replaces, ChatMessage.conversation_id == conversation.id
+                        col(ChatMessage.id) == replaces, col(ChatMessage.conversation_id) == conversation.id
                     )
                 )
             saved = self._append(db, conversation, message)
@@ -276,6 +277,7 @@ class ConversationStore:
     @staticmethod
     def _append(db: Session, conversation: ChatConversation, message: Message) -> Message:
         """Add `message` to the session (committed by the caller), naming and bumping its conversation."""
+        assert conversation.id is not None  # callers pass a conversation read from the table or flushed into it
         row = ChatMessage(
             conversation_id=conversation.id,
             role=message.role,

@@ -68,10 +68,13 @@ def rotate_keys(
     with session(engine) as db:
         total = db.exec(select(func.count()).select_from(Credential)).one()
         pending = db.exec(
-            select(Credential.id).where(Credential.key_id != key_ring.current_kid).order_by(col(Credential.id))
+            select(col(Credential.id))
+            .where(col(Credential.key_id) != key_ring.current_kid)
+            .order_by(col(Credential.id))
         ).all()
     counts = {"rotated": 0, "current": total - len(pending), "unreadable": 0}
     for done, credential_id in enumerate(pending, start=1):
+        assert credential_id is not None  # a primary key read from the table
         counts[_rotate_one(engine, key_ring, credential_id)] += 1
         if progress is not None:
             progress(done, len(pending))

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, Row, case
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from core.db.engine import insert_or_update, once_more_on_conflict, session
 from core.db.tables import Credential, CredentialStatus, User, utcnow
@@ -110,7 +110,7 @@ class CredentialStore:
             if row is None:
                 row = Credential(user_id=user_id, provider=provider_id, ciphertext=ciphertext, key_id="")
             else:  # what was learned about the old key says nothing about the new one
-                db.exec(delete(CredentialStatus).where(CredentialStatus.credential_id == row.id))
+                db.exec(delete(CredentialStatus).where(col(CredentialStatus.credential_id) == row.id))
             row.ciphertext = ciphertext
             row.key_id = self._key_ring.current_kid
             row.updated_at = utcnow()
@@ -120,7 +120,9 @@ class CredentialStore:
 
     def record_test(self, user_id: int, provider_id: str, result: str, detail: str) -> None:
         """Remember the outcome of a key test (a result name and a user-safe detail)."""
-        self._update_status(user_id, provider_id, tested_at=utcnow(), test_result=result, test_detail=detail[:500])
+        self._update_status(
+            user_id, provider_id, {"tested_at": utcnow(), "test_result": result, "test_detail": detail[:500]}
+        )
 
     def record_use(self, user_id: int, provider_id: str, error: str | None = None, *, kind: str | None = None) -> None:
         """Remember that a chat used the key, and the user-safe error it got, if any (`kind`: a ProviderErrorKind).
@@ -133,24 +135,22 @@ class CredentialStore:
             changes: dict[str, object] = {"used_at": now, "error_at": now, "error": error[:500]}
             if kind == ProviderErrorKind.REJECTED_KEY:
                 changes |= {"tested_at": now, "test_result": REJECTED_AT_CHAT, "test_detail": error[:500]}
-            self._update_status(user_id, provider_id, **changes)
+            self._update_status(user_id, provider_id, changes)
             return
-        refused = CredentialStatus.test_result == REJECTED_AT_CHAT
+        refused = col(CredentialStatus.test_result) == REJECTED_AT_CHAT
         self._update_status(
             user_id,
             provider_id,
+            {"used_at": now, "error_at": None, "error": None},
             updates={  # only a verdict a chat left is taken back by a chat
-                "tested_at": case((refused, now), else_=CredentialStatus.tested_at),
-                "test_result": case((refused, VALID), else_=CredentialStatus.test_result),
-                "test_detail": case((refused, WORKED_AGAIN), else_=CredentialStatus.test_detail),
+                "tested_at": case((refused, now), else_=col(CredentialStatus.tested_at)),
+                "test_result": case((refused, VALID), else_=col(CredentialStatus.test_result)),
+                "test_detail": case((refused, WORKED_AGAIN), else_=col(CredentialStatus.test_detail)),
             },
-            used_at=now,
-            error_at=None,
-            error=None,
         )
 
     def _update_status(
-        self, user_id: int, provider_id: str, updates: Mapping[str, object] | None = None, **changes: object
+        self, user_id: int, provider_id: str, changes: Mapping[str, object], updates: Mapping[str, object] | None = None
     ) -> None:
         # A credential deleted meanwhile fails the foreign key: once more finds nothing, or its successor.
         once_more_on_conflict(lambda: self._write_status(user_id, provider_id, changes, updates or {}))
@@ -176,14 +176,14 @@ class CredentialStore:
     @staticmethod
     def _row(db: Session, user_id: int, provider_id: str) -> Credential | None:
         return db.exec(
-            select(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
+            select(Credential).where(col(Credential.user_id) == user_id, col(Credential.provider) == provider_id)
         ).first()
 
     def delete(self, user_id: int, provider_id: str) -> bool:
         """Remove the row itself; True when there was one."""
         with session(self._engine) as db:
             result = db.exec(
-                delete(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
+                delete(Credential).where(col(Credential.user_id) == user_id, col(Credential.provider) == provider_id)
             )
             db.commit()
             return bool(result.rowcount)
@@ -193,8 +193,8 @@ class CredentialStore:
         with session(self._engine) as db:
             rows = db.exec(
                 select(Credential, CredentialStatus)
-                .join(CredentialStatus, CredentialStatus.credential_id == Credential.id, isouter=True)
-                .where(Credential.user_id == user_id)
+                .join(CredentialStatus, col(CredentialStatus.credential_id) == col(Credential.id), isouter=True)
+                .where(col(Credential.user_id) == user_id)
             ).all()
         views = {}
         for row, status in rows:
@@ -211,9 +211,11 @@ class CredentialStore:
         way to every chat reply's first token)."""
         spec = get_provider(provider_id)
         query = (
-            sa_select(Credential.user_id, Credential.provider, Credential.ciphertext, User.disabled_at)
-            .join(User, User.id == Credential.user_id)
-            .where(Credential.user_id == user_id, Credential.provider == provider_id)
+            sa_select(
+                col(Credential.user_id), col(Credential.provider), col(Credential.ciphertext), col(User.disabled_at)
+            )
+            .join(User, col(User.id) == col(Credential.user_id))
+            .where(col(Credential.user_id) == user_id, col(Credential.provider) == provider_id)
         )
         with self._engine.connect() as connection:
             row = connection.execute(query).first()
@@ -228,13 +230,13 @@ class CredentialStore:
 
     def has_any(self, user_id: int) -> bool:
         """Whether the user saved any credential (one plain SELECT, nothing decrypted)."""
-        query = sa_select(Credential.id).where(Credential.user_id == user_id).limit(1)
+        query = sa_select(col(Credential.id)).where(col(Credential.user_id) == user_id).limit(1)
         with self._engine.connect() as connection:
             return connection.execute(query).first() is not None
 
     def account_active(self, user_id: int) -> bool:
         """Whether the user's keys may be used now: the account exists and is not disabled (one plain SELECT)."""
-        query = sa_select(User.id).where(User.id == user_id, User.disabled_at.is_(None))
+        query = sa_select(col(User.id)).where(col(User.id) == user_id, col(User.disabled_at).is_(None))
         with self._engine.connect() as connection:
             return connection.execute(query).first() is not None
 
@@ -262,13 +264,16 @@ class CredentialStore:
                 error_at=status.error_at,
                 error=status.error,
             )
-        readable = values is not None
+        masked, details = "", {}
+        if values is not None:
+            masked = mask(values.get(spec.mask_field.name, ""))
+            details = {f.label: values.get(f.name, "") for f in spec.fields if not f.secret}
         return CredentialPublic(
             provider=spec.id,
-            masked=mask(values.get(spec.mask_field.name, "")) if readable else "",
-            details={f.label: values.get(f.name, "") for f in spec.fields if not f.secret} if readable else {},
+            masked=masked,
+            details=details,
             saved_at=row.created_at,
             updated_at=row.updated_at,
-            readable=readable,
+            readable=values is not None,
             status=health,
         )

@@ -163,8 +163,10 @@ def _choices(
     info: InfoLookup,
 ) -> tuple[ModelChoice, ...]:
     prefix = spec.litellm_prefix or spec.id
-    checked = listing is not None and listing.ok
-    listed: dict[str, DiscoveredModel] = {m.id: m for m in listing.models} if checked else {}
+    ok = listing if listing is not None and listing.ok else None  # a listing that says what the provider has now
+    checked = ok is not None
+    listed: dict[str, DiscoveredModel] = {m.id: m for m in ok.models} if ok is not None else {}
+    new_ids = ok.new_ids if ok is not None else frozenset()
     chosen: dict[str, ModelChoice] = {}
     taken: set[str] = set()  # every ID a chosen model goes by: a later entry with one of them is the same model
 
@@ -191,17 +193,17 @@ def _choices(
             output_price=known.output_price,
         )
 
-    for model in spec.default_models:
-        add(model.id, model.label, ModelSource.DEFAULT, model.api_id)
-    for model in registered:
-        if model.id not in taken:
-            add(model.id, model.label, ModelSource.REGISTRY)
+    for default in spec.default_models:
+        add(default.id, default.label, ModelSource.DEFAULT, default.api_id)
+    for entry in registered:
+        if entry.id not in taken:
+            add(entry.id, entry.label, ModelSource.REGISTRY)
     for name in deployments:
         if name not in taken:
             add(name, name, ModelSource.DEPLOYMENT)
     for model in list(listed.values()):
         if valid_model_id(spec, model.id) and info(prefix, model.id).chat_capable:
-            add(model.id, model.label, ModelSource.LISTED, new=model.id in listing.new_ids)
+            add(model.id, model.label, ModelSource.LISTED, new=model.id in new_ids)
     models = tuple(chosen.values())
     return tuple(m for m in models if m.offered) + tuple(m for m in models if not m.offered)
 

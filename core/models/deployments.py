@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from core.config import Settings
 from core.credentials.store import CredentialStore
@@ -64,7 +64,9 @@ class DeploymentStore:
     @staticmethod
     def _credential_id(db: Session, user_id: int, provider_id: str) -> int | None:
         return db.exec(
-            select(Credential.id).where(Credential.user_id == user_id, Credential.provider == provider_id)
+            select(col(Credential.id)).where(
+                col(Credential.user_id) == user_id, col(Credential.provider) == provider_id
+            )
         ).first()
 
     def list(self, user_id: int, provider_id: str) -> tuple[DeploymentPublic, ...]:
@@ -72,9 +74,9 @@ class DeploymentStore:
         with session(self._engine) as db:
             rows = db.exec(
                 select(Deployment)
-                .join(Credential, Credential.id == Deployment.credential_id)
-                .where(Credential.user_id == user_id, Credential.provider == provider_id)
-                .order_by(Deployment.id)
+                .join(Credential, col(Credential.id) == col(Deployment.credential_id))
+                .where(col(Credential.user_id) == user_id, col(Credential.provider) == provider_id)
+                .order_by(col(Deployment.id))
             ).all()
         return tuple(DeploymentPublic(row.name, row.added_at) for row in rows)
 
@@ -85,7 +87,7 @@ class DeploymentStore:
             credential_id = self._credential_id(db, user_id, provider_id)
             if credential_id is None:
                 raise MissingCredential(get_provider(provider_id).label)
-            names = db.exec(select(Deployment.name).where(Deployment.credential_id == credential_id)).all()
+            names = db.exec(select(col(Deployment.name)).where(col(Deployment.credential_id) == credential_id)).all()
             if name in names:
                 raise InvalidInput(f"{name} is already in your list.", "deployment")
             if len(names) >= MAX_DEPLOYMENTS:
@@ -102,7 +104,7 @@ class DeploymentStore:
             if credential_id is None:
                 return False
             result = db.exec(
-                delete(Deployment).where(Deployment.credential_id == credential_id, Deployment.name == name)
+                delete(Deployment).where(col(Deployment.credential_id) == credential_id, col(Deployment.name) == name)
             )
             db.commit()
             return bool(result.rowcount)

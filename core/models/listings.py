@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from core.config import Settings
 from core.credentials.store import CredentialPublic, CredentialStore
@@ -91,8 +91,8 @@ class ListingStore:
         with session(self._engine) as db:
             rows = db.exec(
                 select(ModelListing, Credential)
-                .join(Credential, Credential.id == ModelListing.credential_id)
-                .where(Credential.user_id == user_id)
+                .join(Credential, col(Credential.id) == col(ModelListing.credential_id))
+                .where(col(Credential.user_id) == user_id)
             ).all()
         return {
             credential.provider: _public(
@@ -128,10 +128,11 @@ class ListingStore:
         now = utcnow()
         with session(self._engine) as db:
             credential = db.exec(
-                select(Credential).where(Credential.user_id == user_id, Credential.provider == provider_id)
+                select(Credential).where(col(Credential.user_id) == user_id, col(Credential.provider) == provider_id)
             ).first()
             if credential is None:
                 return None
+            assert credential.id is not None  # read from the table, so it has its primary key
             row = db.get(ModelListing, credential.id)
             if row is None:
                 row = ModelListing(credential_id=credential.id, credential_updated_at=credential_version)

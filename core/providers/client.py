@@ -70,14 +70,15 @@ def litellm() -> ModuleType:
 
                 for name, value in SETTINGS.items():
                     setattr(module, name, list(value) if isinstance(value, list) else value)
-                _no_redirects(module)
+                _no_redirects()
                 _module = module
     return _module
 
 
-def _no_redirects(module: ModuleType) -> None:
+def _no_redirects() -> None:
     """One shared HTTP client that never follows a redirect, for the SDK-based and the other providers."""
     global _handler
+    import litellm as module  # imported by `litellm()` already, after the offline flags
     from litellm.llms.custom_httpx.http_handler import HTTPHandler
 
     _handler = HTTPHandler(follow_redirects=False)
