@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
-import time
-from typing import Any
 
-from tests.fakes import providers
 from tests.fakes.providers import PROVIDERS, FakeProviders
 
 # Varied words: litellm ends a stream that repeats one chunk too often ("the model is repeating").
@@ -27,47 +23,17 @@ def reply_text(tokens: int) -> str:
     return "".join(f" {WORDS[i % len(WORDS)]}" for i in range(tokens))
 
 
-class _Server(providers._Server):
-    """Writes each SSE frame at once (TCP_NODELAY), as streaming servers do: without it, Nagle's algorithm holds
-    the first frame back until the client acknowledges the headers, which it delays by up to 40 ms."""
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        connection, address = super().get_request()
-        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return connection, address
-
-
-class BenchFake(FakeProviders):
-    def _make_server(self) -> providers._Server:
-        return _Server(self)
-
-
-def pace(model: str, per_second: float) -> None:
-    """Send the frames of `model`'s replies `1 / per_second` s apart."""
-    handler = providers._Handler
-    serve, write = handler._serve, handler._write_chunk
-
-    def paced_serve(self: providers._Handler, request: providers.Recorded, endpoint: str) -> None:
-        self.paced = request.model == model
-        serve(self, request, endpoint)
-
-    def paced_write(self: providers._Handler, data: bytes) -> None:
-        if getattr(self, "paced", False):
-            time.sleep(1.0 / per_second)
-        write(self, data)
-
-    handler._serve, handler._write_chunk = paced_serve, paced_write
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200)
     parser.add_argument("--pace", type=float, default=0.0, help="chunks per second for --paced-model")
     parser.add_argument("--paced-model", default="gpt-4o")
     args = parser.parse_args(argv)
+    fake = FakeProviders()
+    fake.no_delay = True
     if args.pace > 0:
-        pace(args.paced_model, args.pace)
-    with BenchFake() as fake:
+        fake.pace, fake.paced_models = 1.0 / args.pace, {args.paced_model}
+    with fake:
         fake.reply = reply_text(args.tokens)
         fake.chunks = args.tokens
         print(json.dumps({"url": fake.url, "bases": {p: fake.base(p) for p in PROVIDERS}}), flush=True)

@@ -1,4 +1,4 @@
-"""Administration from the shell: `python -m core.admin add-user NAME --name "Full Name" --email EMAIL`.
+"""Administration from the shell: `python -m core.cli add-user NAME --name "Full Name" --email EMAIL`.
 
 Every command says which database it worked on, so a command run with other settings than the app's (another
 APP_DATA_DIR or DATABASE_URL) is noticed at once.
@@ -112,7 +112,7 @@ def _user_command(commands, name: str, help_text: str, run) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m core.admin", description=__doc__)
+    root = argparse.ArgumentParser(prog="python -m core.cli", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     add = commands.add_parser("add-user", help="create a user; the password is read from standard input")
     add.add_argument("username")

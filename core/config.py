@@ -13,7 +13,7 @@ from core.errors import StartupError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRETS_FILE = PROJECT_ROOT / ".streamlit" / "secrets.toml"
-# The app and `python -m core.admin` must open the same database wherever they are started from, so the data
+# The app and `python -m core.cli` must open the same database wherever they are started from, so the data
 # folder (and any relative path setting) is anchored to the project, never to the current working directory.
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 

@@ -18,8 +18,7 @@ from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD
 
 
 @pytest.fixture(scope="session")

@@ -10,71 +10,17 @@ from streamlit.testing.v1 import AppTest
 from core.accounts.users import UserPublic
 from core.config import load_settings
 from core.services import Services, open_services
-from tests.conftest import PASSWORD
 from tests.fakes.providers import FakeProviders
-
-ROOT = Path(__file__).resolve().parent.parent
-OPENAI_KEY = "sk-test-openai-valid"
-
-
-def signed_in(username: str = "alice") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.text_input[0].input(username)
-    at.text_input[1].input(PASSWORD)
-    at.button[0].click().run()
-    assert "signed_in" in at.session_state, [e.value for e in at.error]
-    return at
-
-
-def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"pages/{page}.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
-def card_input(at: AppTest, provider: str, field: str):
-    """A provider card's input (a secret one gets a new key each time it is emptied, see ui/inputs.py)."""
-    base = f"field:{provider}:{field}"
-    return next(t for t in at.text_input if t.key == base or t.key.startswith(base + "#"))
-
-
-def save_openai_key(at: AppTest, key: str = OPENAI_KEY) -> AppTest:
-    open_page(at, "profile")
-    card_input(at, "openai", "api_key").input(key)
-    at.button(key="save:openai").click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def type_model(at: AppTest, text: str) -> AppTest:
-    """Type a model ID into Chat's picker and confirm it, as a new option where it is none of the listed ones."""
-    picker = at.selectbox(key="chat_model")
-    if picker.format_func(text) not in picker.options:
-        picker.options.append(text)  # the browser sends a typed new option as the text typed
-    picker.set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def page_text(at: AppTest) -> str:
-    """Everything the page shows, as text, to search for what must (not) be there."""
-    parts = []
-    for kind in (
-        "markdown",
-        "caption",
-        "title",
-        "header",
-        "subheader",
-        "info",
-        "success",
-        "warning",
-        "error",
-        "expander",
-    ):
-        for element in getattr(at, kind):
-            parts.append(str(getattr(element, "label", "")) + " " + str(getattr(element, "value", "")))
-    return "\n".join(parts)
+from tests.helpers import (
+    OPENAI_KEY,
+    ROOT,
+    card_input,
+    open_page,
+    page_text,
+    save_openai_key,
+    signed_in,
+    type_model,
+)
 
 
 @pytest.mark.parametrize("page", ["profile", "models", "chat"])
@@ -86,7 +32,7 @@ def test_pages_show_nothing_without_sign_in(services: Services, alice: UserPubli
 
 def test_a_fresh_install_says_how_to_create_the_first_account(services: Services) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
-    assert any("python -m core.admin add-user" in info.value for info in at.info)
+    assert any("python -m core.cli add-user" in info.value for info in at.info)
 
 
 def test_sign_in_form_then_wrong_password(services: Services, alice: UserPublic) -> None:

@@ -184,6 +184,7 @@ LAYERS = {
     "chat": 6,
     "services": 7,
     "cli": 7,
+    "admin": 8,  # the CLI's earlier name, only running it
 }
 # Where each library may be imported (path prefixes relative to the project); tests and bench may use any.
 LIBRARY_HOMES = {
@@ -255,7 +256,7 @@ def layer_violations() -> list[str]:
         here = package_of(module)
         for imported in core_imports(path):
             there = package_of(imported) if imported != "core" else here
-            if there == here or here in {"services", "cli"}:  # the composition root and the CLI wire anything
+            if there == here or here in {"services", "cli", "admin"}:  # the composition root and the CLI wire anything
                 continue
             if there == "errors":  # the vocabulary every layer speaks, config's refusals included
                 continue
@@ -361,3 +362,22 @@ def test_size_budgets() -> None:
             if (count := parameter_count(function)) > MAX_PARAMETERS:
                 offenders.append(f"{ids(path)}:{function.lineno} {function.name}: {count} parameters")
     assert offenders == [], "\n".join(offenders)
+
+
+def full_imports(path: Path) -> set[str]:
+    """Every absolute import of a file by its full dotted name (`from a.b import c` gives `a.b`)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]), ids=ids)
+def test_shared_test_code_lives_in_helpers_and_fakes(path: Path) -> None:
+    """A test module imports what it shares from tests/helpers.py and tests/fakes/, never from another test module
+    or conftest (importing one runs its tests' module code twice and hides where a helper lives)."""
+    borrowed = {name for name in full_imports(path) if name.startswith(("tests.test_", "tests.conftest"))}
+    assert not borrowed, f"{ids(path)} imports {sorted(borrowed)}"

@@ -27,8 +27,8 @@ from core.config import load_settings
 from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
-from tests.conftest import PASSWORD
 from tests.fakes.providers import FakeProviders
+from tests.helpers import PASSWORD
 from ui.web import COOKIE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,9 +3,7 @@ providers: streamed turns, their pacing, the retry policy, Compare, a chat's set
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -28,8 +26,15 @@ from core.errors import (
     UnknownModel,
 )
 from core.services import Services, open_services
-from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
-from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, Recorded, _tokens
+from tests.fakes.pausing import STORY, PausingOpenAI
+from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, count_tokens
+from tests.helpers import (
+    chat_posts,
+    reachable_strings,
+    save_key,
+    system_prompts_and_limits,
+    wait_for,
+)
 
 ALICE_KEYS = {
     "openai": "sk-alice-openai-sentinel-0001",
@@ -48,13 +53,6 @@ CASES = [
     ("xai/grok-2", "xai", "grok-2"),
     ("azure/my-gpt4o", "azure", "my-gpt4o"),
 ]
-
-
-def save_key(services: Services, fake: FakeProviders, user: UserPublic, provider: str, key: str) -> None:
-    values = {"api_key": key}
-    if provider == "azure":
-        values |= {"endpoint": fake.url, "api_version": ""}
-    services.credentials.save(user.id, provider, values)
 
 
 def send(
@@ -285,122 +283,12 @@ def test_an_unreachable_provider_is_named_as_such(
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.UNREACHABLE, str(reply.error)
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    """Block until `condition()` holds: a synchronisation point with another thread, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition was not reached")
-        time.sleep(0.01)
-
-
-def chat_posts(fake: FakeProviders, provider: str | None = None) -> list[Recorded]:
-    """The chat requests the providers received (the catalog's model listings are GETs)."""
-    return [r for r in fake.requests if r.method == "POST" and provider in (None, r.provider)]
-
-
-class _PausingServer(LoopbackServer):
-    def __init__(self, fake: PausingOpenAI) -> None:
-        super().__init__(_PausingHandler)
-        self.fake = fake
-
-
-class _PausingHandler(LoopbackHandler):
-    server: _PausingServer
-
-    def _send_json(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _send_chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> None:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish_reason}
-        event = {"id": "chatcmpl-paused", "object": "chat.completion.chunk", "created": 0, "model": "gpt-4o-mini"}
-        data = f"data: {json.dumps(event | {'choices': [choice]})}\n\n".encode()
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def do_GET(self) -> None:
-        self._send_json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 0}]})
-
-    def do_POST(self) -> None:
-        fake = self.server.fake
-        fake.requests.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}"))
-        if self.headers.get("Authorization") != f"Bearer {fake.key}":
-            self._send_json(401, {"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}})
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        self._send_chunk({"role": "assistant", "content": ""})
-        for piece in fake.pieces[: fake.before]:
-            self._send_chunk({"content": piece})
-        fake.released.wait(30)
-        for piece in fake.pieces[fake.before :]:
-            self._send_chunk({"content": piece})
-        self._send_chunk({}, "stop")
-        self.wfile.write(b"6\r\ndata: \r\n0\r\n\r\n")
-
-
-class PausingOpenAI(LoopbackFake):
-    """OpenAI's streaming chat API that sends the first `before` pieces of its reply, then waits for `release()`:
-    a reply that is still streaming when the user stops it."""
-
-    thread_name = "pausing-openai"
-
-    def __init__(self, pieces: list[str], before: int, key: str = DEFAULT_KEYS["openai"]) -> None:
-        super().__init__()
-        self.pieces, self.before, self.key = pieces, before, key
-        self.requests: list[Any] = []
-        self.released = threading.Event()
-
-    def _make_server(self) -> LoopbackServer:
-        return _PausingServer(self)
-
-    def _release_waiters(self, stopping: bool) -> None:
-        if stopping:
-            self.released.set()
-
-    def release(self) -> None:
-        self.released.set()
-
-    @property
-    def sent_before_pause(self) -> str:
-        return "".join(self.pieces[: self.before])
-
-    @property
-    def base(self) -> str:
-        return self.url + "/v1"
-
-
-STORY = ["Once ", "upon ", "a time ", "there ", "was ", "a fake."]
-
-
 @pytest.fixture
 def pausing(monkeypatch: pytest.MonkeyPatch, env: Any) -> Iterator[PausingOpenAI]:
     """OpenAI routed to a server that pauses after two pieces of its reply."""
     with PausingOpenAI(STORY, before=2) as server:
         monkeypatch.setenv("OPENAI_API_BASE", server.base)
         yield server
-
-
-def system_prompts_and_limits(request: Recorded) -> tuple[list[str], Any, Any]:
-    """Where each provider's request carries the system prompt, the temperature and the output limit."""
-    body = request.body
-    if request.provider == "gemini":
-        instruction = body.get("systemInstruction") or body.get("system_instruction") or {}
-        # litellm folds the system prompt into the first turn for Gemini models it has no flag for.
-        texts = [part.get("text", "") for part in instruction.get("parts", []) + body["contents"][0]["parts"]]
-        config = body["generationConfig"]
-        return texts, config.get("temperature"), config.get("max_output_tokens")
-    if request.provider == "anthropic":
-        return [block["text"] for block in body.get("system", [])], body.get("temperature"), body.get("max_tokens")
-    system = [m["content"] for m in body["messages"] if m["role"] == "system"]
-    return system, body.get("temperature"), body.get("max_tokens")
 
 
 @pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
@@ -427,7 +315,7 @@ def test_usage_and_cost_of_a_reply(
     from core.providers.client import litellm
 
     reply = ask(keyed, alice, model_ref)
-    assert reply.completion_tokens == _tokens(reply.text)
+    assert reply.completion_tokens == count_tokens(reply.text)
     assert reply.prompt_tokens is not None and reply.prompt_tokens > 0
     table = litellm().model_cost
     known = table.get(reply.target.litellm_model) or table.get(wire_model) if provider == "openai" else None
@@ -757,27 +645,6 @@ def test_compare_takes_two_or_three_different_models(keyed: Services, alice: Use
         keyed.chat.compare(alice.id, refs, "hi", GenerationSettings())
 
 
-def reachable_strings(root: Any, limit: int = 200_000) -> Iterator[str]:
-    """Every string reachable from `root` through objects and closures (not through modules or globals)."""
-    import gc
-    import types
-
-    seen: set[int] = set()
-    todo = [root]
-    while todo and len(seen) < limit:
-        item = todo.pop()
-        if id(item) in seen or isinstance(item, types.ModuleType | type | types.FrameType):
-            continue
-        seen.add(id(item))
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, types.FunctionType):
-            todo.extend(cell.cell_contents for cell in item.__closure__ or () if cell.cell_contents is not None)
-            todo.extend(item.__defaults__ or ())
-        else:
-            todo.extend(gc.get_referents(item))
-
-
 def test_a_prepared_reply_holds_no_key(keyed: Services, alice: UserPublic) -> None:
     """A reply (and the turn a page keeps in its session) reads the key only inside the call that streams."""
     turn = send(keyed, alice, "hi", "azure/my-gpt4o")
@@ -872,7 +739,7 @@ def test_a_completion_answers_in_one_piece_with_the_users_own_key(
     completion = keyed.chat.complete(alice.id, model_ref, messages, CompletionParams(temperature=0.3, max_tokens=123))
     text = fake.reply_text(provider, wire_model)
     assert (completion.text, completion.model, completion.finish_reason) == (text, model_ref, "stop")
-    assert completion.completion_tokens == _tokens(text)
+    assert completion.completion_tokens == count_tokens(text)
     assert completion.prompt_tokens is not None and completion.prompt_tokens > 0
     [call] = chat_posts(fake)
     assert (call.provider, call.key, call.model) == (provider, ALICE_KEYS[provider], wire_model)

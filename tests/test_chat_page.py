@@ -14,63 +14,28 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from core.accounts.users import UserPublic
-from core.chat.conversations import Conversation
 from core.chat.export import describe_usage, format_cost, to_json, to_markdown
 from core.services import Services
-from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.test_app import open_page, page_text, signed_in
-from tests.test_chat import (
-    STORY,
-    PausingOpenAI,
+from tests.fakes.pausing import STORY, PausingOpenAI
+from tests.fakes.providers import FakeProviders
+from tests.helpers import (
+    chat_list,
+    chat_page,
     chat_posts,
+    open_page,
+    page_text,
+    pick,
     reachable_strings,
     save_key,
+    saved,
+    send,
+    shown_messages,
+    signed_in,
     system_prompts_and_limits,
     wait_for,
+    with_keys,
 )
 from ui.chat.session import ChatSession
-
-
-def with_keys(services: Services, fake: FakeProviders, user: UserPublic, *providers: str) -> None:
-    """Valid keys saved before signing in, so the page's first catalog already has them."""
-    for provider in providers:
-        save_key(services, fake, user, provider, DEFAULT_KEYS[provider])
-
-
-def chat_page(user: str = "alice") -> AppTest:
-    return open_page(signed_in(user), "chat")
-
-
-def send(at: AppTest, text: str, key: str = "chat_input") -> AppTest:
-    at.chat_input(key=key).set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def pick(at: AppTest, model_ref: str, key: str = "chat_model") -> AppTest:
-    """Select one of the user's models, or type an ID that is none of them."""
-    box = at.selectbox(key=key)
-    if box.format_func(model_ref) not in box.options:
-        box.options.append(model_ref)  # a typed new option: the browser sends the text as typed
-    box.set_value(model_ref).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def saved(services: Services, user: UserPublic) -> Conversation:
-    """The user's most recent conversation, as stored."""
-    return services.conversations.get(user.id, services.conversations.list(user.id)[0].id)
-
-
-def chat_list(at: AppTest) -> list[str]:
-    return [button.label for button in at.sidebar.button if (button.key or "").startswith("chat_open:")]
-
-
-def shown_messages(at: AppTest) -> list[tuple[str, str]]:
-    """(role, text) of every chat message on the page."""
-    return [
-        (message.name, " ".join(md.value for md in message.markdown)) for message in at.chat_message if message.markdown
-    ]
 
 
 @pytest.fixture

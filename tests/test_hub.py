@@ -11,7 +11,7 @@ from core.providers.failures import MESSAGES
 from core.providers.hub import HubError, clean_repo_id
 from core.services import Services
 from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub
-from tests.test_app import open_page, signed_in
+from tests.helpers import open_page, signed_in
 
 GUIDE_MESSAGE = (
     "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "

@@ -20,10 +20,9 @@ from core.models.deployments import Deployments, DeploymentStore
 from core.models.listings import ListingStore
 from core.providers.registry import PROVIDERS
 from core.services import Services
-from tests.conftest import PASSWORD
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.test_app import ROOT, open_page, page_text, signed_in
+from tests.helpers import PASSWORD, ROOT, open_page, page_text, signed_in
 from ui.signin import VERIFIED_THIS_RUN
 
 ALICE = {**DEFAULT_KEYS, "huggingface": "hf_test_granted_token"}

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.accounts.users import UserPublic
 from core.services import Services
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.test_app import card_input, open_page, page_text, save_openai_key, signed_in
+from tests.helpers import card_input, model_ids, models_page, open_page, page_text, save_openai_key, signed_in, table
 from ui.format import when
 
 SECOND_KEY = "sk-test-openai-second-key"
@@ -22,19 +22,6 @@ def save(services: Services, fake: FakeProviders, user: UserPublic, provider: st
     if provider == "azure":
         values |= {"endpoint": fake.url, "api_version": "2024-10-21"}
     services.credentials.save(user.id, provider, values)
-
-
-def models_page(username: str = "alice") -> AppTest:
-    return open_page(signed_in(username), "models")
-
-
-def table(at: AppTest, provider: str) -> pd.DataFrame:
-    return at.dataframe(key=f"models_table:{provider}").value
-
-
-def model_ids(at: AppTest, provider: str) -> list[str]:
-    """The ID in each row's Model cell (`Name — id`, or the ID alone)."""
-    return [cell.rsplit(" — ", 1)[-1] for cell in table(at, provider)["Model"]]
 
 
 def source_of(at: AppTest, provider: str) -> dict[str, str]:

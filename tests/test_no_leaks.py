@@ -28,7 +28,7 @@ from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import FakeProviders
-from tests.test_app import card_input, open_page, signed_in
+from tests.helpers import card_input, open_page, signed_in
 
 # Shaped like real keys (so the pattern filter would catch them) and not (so only "secrets in use" can).
 SENTINELS = {

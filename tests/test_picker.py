@@ -10,10 +10,18 @@ from streamlit.testing.v1 import AppTest
 from core.accounts.users import UserPublic
 from core.services import Services
 from tests.fakes.providers import FakeProviders
-from tests.test_app import open_page, page_text
-from tests.test_chat import chat_posts
-from tests.test_chat_page import chat_page, pick, saved, send, with_keys
-from tests.test_models_page import model_ids, models_page
+from tests.helpers import (
+    chat_page,
+    chat_posts,
+    model_ids,
+    models_page,
+    open_page,
+    page_text,
+    pick,
+    saved,
+    send,
+    with_keys,
+)
 
 TODAY = {
     "anthropic": ["claude-3-5-haiku-20241022", "claude-sonnet-4-5-20250929"],

@@ -18,7 +18,7 @@ from core.db.tables import Credential, CredentialStatus
 from core.providers.registry import PROVIDERS, get_provider
 from core.services import Services
 from tests.fakes.providers import FakeProviders
-from tests.test_app import OPENAI_KEY, card_input, open_page, page_text, save_openai_key, signed_in
+from tests.helpers import OPENAI_KEY, card_input, open_page, page_text, save_openai_key, signed_in
 from ui.format import exact, relative, zone_from
 
 CARD = {spec.id: index for index, spec in enumerate(PROVIDERS)}

@@ -19,7 +19,7 @@ from core.db.engine import session
 from core.db.tables import Credential, User
 from core.security.crypto import KeyRing, generate_master_key, parse_master_keys
 from core.services import Services, open_services
-from tests.test_app import open_page, signed_in
+from tests.helpers import open_page, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("openai", "anthropic", "gemini", "xai", "azure", "huggingface")
@@ -172,7 +172,7 @@ def test_a_new_key_first_in_the_list_asks_for_rotation(services: Services, monke
     fill(services, 1)
     both = reopen(monkeypatch, generate_master_key(), old)
     warnings = check_master_key(both.engine, both.key_ring)
-    assert len(warnings) == 1 and warnings[0].endswith("Run: python -m core.admin rotate-keys")
+    assert len(warnings) == 1 and warnings[0].endswith("Run: python -m core.cli rotate-keys")
     rotate_keys(both.engine, both.key_ring)
     assert check_master_key(both.engine, both.key_ring) == []
 

@@ -15,16 +15,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from core.accounts.sessions import HANDOFF_SECONDS, SessionStore, SignedIn
 from core.accounts.users import UserPublic
 from core.services import Services
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, Clock
 from ui.web import COOKIE_NAME, REQUEST_HEADER, middleware, routes
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

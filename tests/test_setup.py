@@ -111,7 +111,7 @@ def test_server_provider_keys_are_stripped() -> None:
 def run_admin(
     env: Path, *args: str, stdin: str = "", cwd: Path = ROOT, data_dir: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m core.admin ARGS` in `cwd`, on the test's data folder (or the APP_DATA_DIR given)."""
+    """`python -m core.cli ARGS` in `cwd`, on the test's data folder (or the APP_DATA_DIR given)."""
     environ = os.environ.copy() | {"PYTHONPATH": str(ROOT)}
     if data_dir is not None:
         environ["APP_DATA_DIR"] = data_dir
@@ -143,6 +143,20 @@ def test_admin_add_list_delete_users(env: Path) -> None:
     assert run_admin(env, "delete-user", "dana").returncode == 0
     assert users.get("dana") is None
     assert run_admin(env, "delete-user", "dana").returncode == 1
+
+
+def test_the_commands_earlier_name_still_works(env: Path) -> None:
+    """Runbooks written for `python -m core.admin` keep working."""
+    environ = os.environ.copy() | {"PYTHONPATH": str(ROOT)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "core.admin", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environ,
+        check=False,
+    )
+    assert listed.returncode == 0 and "set-password" in listed.stdout and "rotate-keys" in listed.stdout
 
 
 def test_admin_run_from_another_folder_uses_the_apps_database(env: Path, tmp_path: Path) -> None:

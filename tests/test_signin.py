@@ -13,9 +13,8 @@ from streamlit.testing.v1 import AppTest
 from core.accounts.service import DISABLED, WRONG, SignInRefused
 from core.accounts.users import MAX_PASSWORD_BYTES, UserPublic
 from core.services import Services
-from tests.conftest import PASSWORD
 from tests.fakes.providers import DEFAULT_KEYS
-from tests.test_app import open_page, page_text, signed_in
+from tests.helpers import PASSWORD, open_page, page_text, signed_in
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_PASSWORD = "a brand new passphrase"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,9 @@ from streamlit.testing.v1 import AppTest
 from core.accounts.throttle import FREE_FAILURES, SignInThrottle
 from core.accounts.users import UserPublic
 from core.services import Services
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, Clock
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

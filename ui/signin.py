@@ -177,7 +177,7 @@ def _sign_in_forms(services: Services) -> None:
     if not services.users.count():
         st.info(
             "There are no accounts yet. Create the first one on the server, in the app's folder: "
-            '`.venv/bin/python -m core.admin add-user USERNAME --name "Full Name" --email EMAIL`'
+            '`.venv/bin/python -m core.cli add-user USERNAME --name "Full Name" --email EMAIL`'
             + (", or with **Create an account** below." if services.settings.allow_signup else ".")
         )
     if not services.settings.allow_signup:

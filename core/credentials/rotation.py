@@ -109,7 +109,7 @@ def check_master_key(engine: Engine, key_ring: KeyRing) -> list[str]:
     elif stored.value != key_ring.current_kid:
         warnings.append(
             f"A new master key {key_ring.current_kid} is configured; credentials still use {stored.value}. "
-            "Run: python -m core.admin rotate-keys"
+            "Run: python -m core.cli rotate-keys"
         )
     if foreign:
         warnings.append(

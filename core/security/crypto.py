@@ -52,28 +52,28 @@ def parse_master_keys(text: str) -> list[MasterKey]:
     """Parse `APP_MASTER_KEY`: comma-separated base64 keys, newest first."""
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
-        raise StartupError("APP_MASTER_KEY is empty. Generate one with: python -m core.admin new-master-key")
+        raise StartupError("APP_MASTER_KEY is empty. Generate one with: python -m core.cli new-master-key")
     keys = []
     for position, item in enumerate(items, start=1):
         if item in SAMPLE_MASTER_KEYS:
             raise StartupError(
                 f"Master key #{position} is a documented sample value. "
-                "Generate a real one with: python -m core.admin new-master-key"
+                "Generate a real one with: python -m core.cli new-master-key"
             )
         try:
             raw = base64.urlsafe_b64decode(item.encode("ascii"))
         except (binascii.Error, UnicodeEncodeError, ValueError):
             raise StartupError(
-                f"Master key #{position} is not valid base64. Generate one with: python -m core.admin new-master-key"
+                f"Master key #{position} is not valid base64. Generate one with: python -m core.cli new-master-key"
             ) from None
         if len(raw) != KEY_BYTES:
             raise StartupError(
                 f"Master key #{position} is {len(raw)} bytes; it must be {KEY_BYTES} bytes (256 bits). "
-                "Generate one with: python -m core.admin new-master-key"
+                "Generate one with: python -m core.cli new-master-key"
             )
         if len(set(raw)) < 8:
             raise StartupError(
-                f"Master key #{position} is not random. Generate one with: python -m core.admin new-master-key"
+                f"Master key #{position} is not random. Generate one with: python -m core.cli new-master-key"
             )
         keys.append(MasterKey(raw))
     return keys

@@ -151,7 +151,7 @@ class _Usage:
         return self.prompt + self.completion
 
 
-def _tokens(text: str) -> int:
+def count_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
@@ -171,7 +171,7 @@ def _prompt_tokens(body: Any) -> int:
     if not isinstance(body, Mapping):
         return 1
     fields = ("messages", "system", "contents", "systemInstruction", "system_instruction")
-    return max(1, sum(_tokens(text) for name in fields for text in _strings(body.get(name))))
+    return max(1, sum(count_tokens(text) for name in fields for text in _strings(body.get(name))))
 
 
 def _split(text: str, parts: int) -> list[str]:
@@ -628,6 +628,14 @@ class _Server(LoopbackServer):
         super().__init__(_Handler)
         self.fake = fake
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        if self.fake.no_delay:
+            # Each SSE frame leaves at once, as streaming servers send them: with Nagle's algorithm the first frame
+            # waits for the client to acknowledge the headers, which it delays by up to 40 ms.
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
+
 
 class _Handler(LoopbackHandler):
     server: _Server
@@ -703,9 +711,10 @@ class _Handler(LoopbackHandler):
         else:
             text = fake.reply_text(request.provider, request.model)
             body = request.body if isinstance(request.body, dict) else {}
-            usage = _Usage(prompt=_prompt_tokens(body), completion=_tokens(text))
+            usage = _Usage(prompt=_prompt_tokens(body), completion=count_tokens(text))
             if endpoint == "stream" or body.get("stream") is True:
-                self._send_stream(dialect.stream(request.model, _split(text, fake.chunks), usage, body), cut=cut)
+                stream = dialect.stream(request.model, _split(text, fake.chunks), usage, body)
+                self._send_stream(stream, cut=cut, paced=fake.paces(request.model))
             else:
                 self._send_json(_Reply(200, dialect.completion(request.model, text, usage)), cut=cut)
 
@@ -730,7 +739,7 @@ class _Handler(LoopbackHandler):
         else:
             self.wfile.write(data)
 
-    def _send_stream(self, stream: _Stream, cut: bool) -> None:
+    def _send_stream(self, stream: _Stream, cut: bool, paced: bool) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -740,7 +749,7 @@ class _Handler(LoopbackHandler):
         for frame in stream.head:
             self._write_chunk(frame)
         for frame in content:
-            if self.server.fake.pace and self.server.fake._stopping.wait(self.server.fake.pace):
+            if paced and self.server.fake._stopping.wait(self.server.fake.pace):
                 return
             self._write_chunk(frame)
         if cut:
@@ -763,7 +772,7 @@ class FakeProviders(LoopbackFake):
     """In-process fake of five LLM provider HTTP APIs; see the module docstring for routes.
 
     Configure through the public attributes (``keys``, ``models``, ``reply``,
-    ``chunks``, ``pace``, ``page_size``, ``methods``, ``lists_deployments``), inject
+    ``chunks``, ``pace``, ``paced_models``, ``no_delay``, ``page_size``, ``methods``, ``lists_deployments``), inject
     failures with :meth:`fail`, inspect :attr:`requests` (and :attr:`unrouted`).
     """
 
@@ -776,6 +785,8 @@ class FakeProviders(LoopbackFake):
         self.reply: str | None = None
         self.chunks: int = 5
         self.pace: float = 0.0  # seconds before each content frame of a stream (a provider that writes slowly)
+        self.paced_models: set[str] | None = None  # the models `pace` applies to; None: every model
+        self.no_delay: bool = False  # TCP_NODELAY on each connection (each frame leaves at once)
         self.page_size: int | None = None
         self.methods: dict[str, tuple[str, ...]] = {}
         self.lists_deployments: bool = True
@@ -805,6 +816,10 @@ class FakeProviders(LoopbackFake):
             "azure": "",
         }
         return self.url + suffixes[provider]
+
+    def paces(self, model: str | None) -> bool:
+        """Whether a stream of `model` is sent `pace` seconds per content frame."""
+        return self.pace > 0 and (self.paced_models is None or model in self.paced_models)
 
     def reply_text(self, provider: str, model: str) -> str:
         """Return the assistant text every completion for ``provider``/``model`` carries."""
