@@ -12,7 +12,9 @@ from sqlmodel import Session, func, select
 from core.accounts.users import UserPublic
 from core.chat.conversations import (
     MAX_TITLE_CHARS,
+    MESSAGE_FIELDS,
     UNTITLED,
+    Conversation,
     ConversationNotFound,
     ConversationStore,
     GenerationSettings,
@@ -21,7 +23,7 @@ from core.chat.conversations import (
     clean_settings,
     title_from,
 )
-from core.chat.export import describe_reply, export_name, format_cost, to_json, to_markdown
+from core.chat.export import EXPORT_NAMES, NOT_EXPORTED, describe_reply, export_name, format_cost, to_json, to_markdown
 from core.db.tables import ChatConversation, ChatMessage
 from core.errors import InvalidInput
 from core.services import Services
@@ -288,3 +290,12 @@ def test_invisible_control_characters_are_cleaned_the_same_way_everywhere(
     assert "abcdef" in cleaned and not (set(cleaned) & set("\x00\x07\x85\u202e\u2066\u2069"))
     if where == "message":
         assert cleaned.endswith("\n\tsecond line"), "line breaks and tabs are kept"
+
+
+def test_a_messages_fields_are_named_once() -> None:
+    """The table, the view's Message and the JSON export agree on a message's fields, so a new one reaches all."""
+    assert set(ChatMessage.model_fields) == {*MESSAGE_FIELDS, "conversation_id"}
+    message = Message(role="assistant", content="hi", model="openai/gpt-4o", cost=0.5, prompt_tokens=3)
+    exported = json.loads(to_json(Conversation(id=1, title="t", messages=[message])))["messages"][0]
+    assert set(exported) == {EXPORT_NAMES.get(name, name) for name in MESSAGE_FIELDS} - NOT_EXPORTED
+    assert (exported["cost_usd"], exported["prompt_tokens"], exported["model"]) == (0.5, 3, "openai/gpt-4o")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -55,6 +55,12 @@ class Message:
     cost: float | None = None
     id: int | None = None
     created_at: datetime | None = None
+
+
+# A message's fields are named once, here: the table's columns match them (a test checks), and the store copies
+# each by name; `id` and `created_at` are the table's to assign.
+MESSAGE_FIELDS = tuple(each.name for each in fields(Message))
+WRITTEN_FIELDS = tuple(name for name in MESSAGE_FIELDS if name not in ("id", "created_at"))
 
 
 @dataclass(frozen=True)
@@ -162,19 +168,7 @@ def _summary(row: ChatConversation) -> ConversationSummary:
 
 
 def _message(row: ChatMessage) -> Message:
-    return Message(
-        role=row.role,
-        content=row.content,
-        model=row.model,
-        error=row.error,
-        error_kind=row.error_kind,
-        interrupted=row.interrupted,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        cost=row.cost,
-        id=row.id,
-        created_at=row.created_at,
-    )
+    return Message(**{name: getattr(row, name) for name in MESSAGE_FIELDS})
 
 
 class ConversationStore:
@@ -278,18 +272,7 @@ class ConversationStore:
     def _append(db: Session, conversation: ChatConversation, message: Message) -> Message:
         """Add `message` to the session (committed by the caller), naming and bumping its conversation."""
         assert conversation.id is not None  # callers pass a conversation read from the table or flushed into it
-        row = ChatMessage(
-            conversation_id=conversation.id,
-            role=message.role,
-            content=message.content,
-            model=message.model,
-            error=message.error,
-            error_kind=message.error_kind,
-            interrupted=message.interrupted,
-            prompt_tokens=message.prompt_tokens,
-            completion_tokens=message.completion_tokens,
-            cost=message.cost,
-        )
+        row = ChatMessage(conversation_id=conversation.id, **{name: getattr(message, name) for name in WRITTEN_FIELDS})
         if not conversation.title and message.role == "user":
             conversation.title = title_from(message.content)
         conversation.updated_at = row.created_at = utcnow()

@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 
-from core.chat.conversations import Conversation, ConversationUsage, Message
+from core.chat.conversations import MESSAGE_FIELDS, Conversation, ConversationUsage, Message
 
 # An unknown value reads "unknown" in a sentence (a reply's caption, a chat's totals, the exports) and "—" where
 # it stands in a table's cell or a row of figures (Models, Compare), as the Models table's empty cells do.
@@ -68,6 +68,21 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
+# The message fields an export leaves out (the database's own numbering, the error's internal kind), and the
+# ones it names for a reader: every other field of Message comes along by its own name.
+NOT_EXPORTED = frozenset({"id", "error_kind"})
+EXPORT_NAMES = {"cost": "cost_usd"}
+
+
+def _exported(message: Message) -> dict[str, object]:
+    document: dict[str, object] = {}
+    for name in MESSAGE_FIELDS:
+        if name not in NOT_EXPORTED:
+            value = getattr(message, name)
+            document[EXPORT_NAMES.get(name, name)] = _iso(value) if isinstance(value, datetime) else value
+    return document
+
+
 def to_json(conversation: Conversation) -> str:
     """Everything saved about the conversation: settings, and per message its model, error, usage and cost."""
     settings = conversation.settings
@@ -80,20 +95,7 @@ def to_json(conversation: Conversation) -> str:
             "temperature": settings.temperature,
             "max_tokens": settings.max_tokens,
         },
-        "messages": [
-            {
-                "role": m.role,
-                "content": m.content,
-                "model": m.model,
-                "error": m.error,
-                "interrupted": m.interrupted,
-                "prompt_tokens": m.prompt_tokens,
-                "completion_tokens": m.completion_tokens,
-                "cost_usd": m.cost,
-                "created_at": _iso(m.created_at),
-            }
-            for m in conversation.messages
-        ],
+        "messages": [_exported(message) for message in conversation.messages],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
