@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from core.accounts.users import UserPublic
 from core.config import PROJECT_ROOT, load_settings, strip_server_keys
-from core.errors import StartupError
+from core.errors import AppError, StartupError
 from core.providers.registry import server_key_variables
 from core.security.keys import load_key_ring
-from core.services import open_services
+from core.services import Services, open_services
+from tests.helpers import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -215,3 +217,42 @@ def test_a_setting_that_is_not_a_number_stops_start_with_its_name(
     monkeypatch.setenv(variable, "ten")
     with pytest.raises(StartupError, match=f"{variable} must be a number, not 'ten'"):
         load_settings()
+
+
+def test_the_admin_resets_a_password_disables_a_user_and_ends_sessions(
+    env: Path, services: Services, alice: UserPublic
+) -> None:
+    """Each account command, run as the admin runs it, ends the user's sessions and says so; keys and chats stay."""
+    services.credentials.save(alice.id, "huggingface", {"token": "hf_test_reader_token"})
+
+    def a_session() -> str:
+        """A signed-in browser's cookie token."""
+        traded = services.sessions.trade_handoff(services.sessions.start(alice.id, "test")[1])
+        assert traded is not None
+        assert services.sessions.resume(traded[0]) is not None
+        return traded[0]
+
+    first = a_session()
+    reset = run_admin(env, "set-password", "alice", stdin="a brand new passphrase\n")
+    assert reset.returncode == 0, reset.stderr
+    assert services.sessions.resume(first) is None, "a password reset ends every session"
+    with pytest.raises(AppError):
+        services.accounts.sign_in("alice", PASSWORD)
+    assert services.accounts.sign_in("alice", "a brand new passphrase") is not None
+
+    second = a_session()
+    ended = run_admin(env, "end-sessions", "alice")
+    assert ended.returncode == 0 and "Ended 2 sign-in session(s)" in ended.stdout, ended.stderr  # sign_in() made one
+    assert services.sessions.resume(second) is None
+
+    third = a_session()
+    disabled = run_admin(env, "disable-user", "alice")
+    assert disabled.returncode == 0, disabled.stderr
+    assert "ended 1 sign-in session" in disabled.stdout
+    assert services.sessions.resume(third) is None
+    with pytest.raises(AppError):
+        services.accounts.sign_in("alice", "a brand new passphrase")
+    assert "huggingface" in services.credentials.list(alice.id), "disabling keeps the user's keys"
+    assert run_admin(env, "enable-user", "alice").returncode == 0
+    assert services.accounts.sign_in("alice", "a brand new passphrase") is not None
+    assert run_admin(env, "set-password", "nobody", stdin="whatever-long\n").returncode == 1
