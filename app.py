@@ -14,7 +14,9 @@ PAGES = (
     ("pages/chat.py", "Chat", ":material/chat:", "chat"),
 )
 
-user = sign_in_gate(has_keys=lambda services, user: services.credentials.has_any(user.id))
+user = sign_in_gate(
+    has_keys=lambda services, user: services.credentials.has_any(user.id) or bool(services.local.mine(user.id))
+)
 if user is None:
     sign_in = [st.Page(sign_in_page, title="Sign in", url_path="sign-in", default=True)]
     sign_in += [st.Page(sign_in_page, title="Sign in", url_path=address) for *_, address in PAGES]

@@ -40,6 +40,16 @@ class Settings:
     retry_max_wait: float = 5.0
     hf_endpoint: str | None = None
     models_file: Path | None = None
+    # Downloaded local models, one folder per repo (`<local_models_dir>/<owner>/<name>`), and how many stay loaded.
+    local_models_dir: Path | None = None
+    local_max_loaded: int = 1
+    # Local generation threads (0: every core); on a machine this size one generation runs at a time overall.
+    local_threads: int = 0
+
+    @property
+    def models_folder(self) -> Path:
+        """Where local models are downloaded (`APP_MODELS_DIR`, else `models/` in the data folder)."""
+        return self.local_models_dir or self.data_dir / "models"
 
     @property
     def models_registry(self) -> Path:
@@ -91,6 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = _project_path(text("APP_DATA_DIR", str(DEFAULT_DATA_DIR)))
     master_key_file = get("APP_MASTER_KEY_FILE")
     models_file = get("APP_MODELS_FILE")
+    local_models_dir = get("APP_MODELS_DIR")
     return Settings(
         data_dir=data_dir,
         database_url=text("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
@@ -107,6 +118,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         retry_max_wait=number("APP_RETRY_MAX_WAIT", "5"),
         hf_endpoint=get("HF_ENDPOINT"),
         models_file=_project_path(models_file) if models_file else None,
+        local_models_dir=_project_path(local_models_dir) if local_models_dir else None,
+        local_max_loaded=max(1, number("APP_LOCAL_MAX_LOADED", "1", int)),
+        local_threads=max(0, number("APP_LOCAL_THREADS", "0", int)),
     )
 
 

@@ -17,6 +17,11 @@ from core.credentials.key_test import KeyTests
 from core.credentials.rotation import check_master_key
 from core.credentials.store import CredentialStore
 from core.db.engine import Engine, make_engine
+from core.local.access import AccessChecks
+from core.local.download import Downloads, clean_orphans
+from core.local.library import LocalLibrary
+from core.local.pool import ModelPool
+from core.local.service import LocalModels
 from core.models.catalog import Catalog
 from core.models.deployments import Deployments, DeploymentStore
 from core.models.listings import Listings, ListingStore
@@ -45,6 +50,7 @@ class Services:
     key_tests: KeyTests  # save a key once the provider accepted it; Test again
     catalog: Catalog
     chat: ChatService
+    local: LocalModels  # downloads from Hugging Face, the user's local models, the gate chat passes
 
 
 def open_services(settings: Settings) -> Services:
@@ -64,6 +70,7 @@ def open_services(settings: Settings) -> Services:
     credentials = CredentialStore(engine, key_ring, settings.allow_endpoints)
     listings, deployments = ListingStore(engine), DeploymentStore(engine)
     conversations = ConversationStore(engine)
+    local = _local_models(engine, credentials, settings)
     return Services(
         settings=settings,
         engine=engine,
@@ -78,6 +85,21 @@ def open_services(settings: Settings) -> Services:
         sessions=sessions,
         accounts=Accounts(users, throttle, sessions),
         key_tests=KeyTests(credentials, settings, listings),
-        catalog=Catalog(credentials, Listings(listings, credentials, settings), deployments, settings),
-        chat=ChatService(conversations, credentials, settings),
+        catalog=Catalog(credentials, Listings(listings, credentials, settings), deployments, settings, local=local),
+        chat=ChatService(conversations, credentials, settings, local=local),
+        local=local,
     )
+
+
+def _local_models(engine: Engine, credentials: CredentialStore, settings: Settings) -> LocalModels:
+    """The local-model parts, one set per process; downloads a killed process left half-done are cleaned first."""
+    if cleaned := clean_orphans(settings.models_folder):
+        log.info("Removed %d unfinished download file(s) from %s", cleaned, settings.models_folder)
+    library = LocalLibrary(engine, settings)
+    parts = (
+        library,
+        Downloads(settings, library),
+        AccessChecks(credentials, settings, engine),
+        ModelPool(settings.local_max_loaded, settings.local_threads),
+    )
+    return LocalModels(credentials, settings, parts)

@@ -5,9 +5,10 @@ The catalog comes from session state, so a rerun neither decrypts a key nor call
 
 import streamlit as st
 
-from core.models.catalog import ProviderSection
+from core.models.choice import ProviderSection
 from ui.models.hub import hub_check
 from ui.models.listing import listing_status
+from ui.models.local import local_models
 from ui.models.table import clear_selection, model_table
 from ui.signin import require_user
 from ui.state import get_services, user_catalog
@@ -26,7 +27,7 @@ if refreshing:
     for section in sections:
         clear_selection(section.spec.id)
 
-if not any(section.ready for section in sections):
+if not any(section.ready for section in sections if section.spec.needs_credential):
     st.info("No provider key is saved yet. Add one in Profile → Provider Keys and its models appear here.")
 
 
@@ -34,7 +35,9 @@ def provider_card(section: ProviderSection) -> None:
     """One provider: its credential's state (with a way to Profile), its listing and models, and its note."""
     spec = section.spec
     st.subheader(spec.label)
-    if section.credential is not None and not section.credential.readable:
+    if spec.runs_here:
+        local_models(user)
+    elif section.credential is not None and not section.credential.readable:
         st.warning(f"The saved {spec.label} credential needs re-entry.")
         st.page_link("pages/profile.py", label=f"Re-enter it in Profile → {spec.label}", icon=":material/key:")
     elif section.credential is None:

@@ -3,7 +3,7 @@ Then Account: the password and where the user is signed in."""
 
 import streamlit as st
 
-from core.providers.registry import PROVIDERS
+from core.providers.registry import keyed_providers
 from ui.profile.account import account_section
 from ui.profile.actions import card_key
 from ui.profile.card import card
@@ -22,7 +22,7 @@ st.write(
     "then its models appear on the **Models** page."
 )
 
-for spec in PROVIDERS:
+for spec in keyed_providers():
     key = card_key(user, spec.id)
     # Stateful, so a rerun (a Save, a changed title) never closes a card the user opened, nor opens one they closed.
     with st.expander(

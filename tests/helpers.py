@@ -205,3 +205,8 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
+
+
+def model_tables(at: AppTest) -> list[str]:
+    """The keys of the providers' model tables on the page (Local models' suggestions are not one)."""
+    return [d.key for d in at.dataframe if (d.key or "").startswith("models_table:")]

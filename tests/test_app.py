@@ -15,6 +15,7 @@ from tests.helpers import (
     OPENAI_KEY,
     ROOT,
     card_input,
+    model_tables,
     open_page,
     page_text,
     save_openai_key,
@@ -27,7 +28,7 @@ from tests.helpers import (
 def test_pages_show_nothing_without_sign_in(services: Services, alice: UserPublic, page: str) -> None:
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=30).run()
     assert [info.value for info in at.info] == ["Please sign in to continue."]
-    assert not at.expander and not at.text_input and not at.chat_input and not at.dataframe
+    assert not at.expander and not at.text_input and not at.chat_input and not model_tables(at)
 
 
 def test_a_fresh_install_says_how_to_create_the_first_account(services: Services) -> None:
@@ -69,7 +70,7 @@ def test_sign_up_when_allowed(env: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_the_whole_guide(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
     at = signed_in()
     open_page(at, "models")
-    assert not at.dataframe
+    assert not model_tables(at)
     assert "No provider key is saved yet" in page_text(at)
 
     save_openai_key(at)
@@ -79,7 +80,7 @@ def test_the_whole_guide(services: Services, fake: FakeProviders, alice: UserPub
     assert not [key for key, value in state.items() if OPENAI_KEY in value]
 
     open_page(at, "models")
-    listed = at.dataframe[0].value
+    listed = at.dataframe(key="models_table:openai").value
     assert list(listed["Model"]) == ["GPT-4o mini — gpt-4o-mini", "GPT-4o — gpt-4o"]
 
     open_page(at, "chat")
@@ -122,7 +123,7 @@ def test_replace_then_delete(services: Services, fake: FakeProviders, alice: Use
     assert services.credentials.list(alice.id) == {}
     assert at.expander[0].label == "OpenAI · not set"
     open_page(at, "models")
-    assert not at.dataframe
+    assert not model_tables(at)
 
 
 def test_azure_deployment_chat_by_typed_model_id(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
@@ -195,7 +196,7 @@ def test_users_see_only_their_own_credentials(services: Services, alice: UserPub
     at = open_page(signed_in("bob"), "profile")
     assert at.expander[0].label == "OpenAI · not set"
     open_page(at, "models")
-    assert not at.dataframe
+    assert not model_tables(at)
 
 
 def test_sign_out_returns_to_the_sign_in_form(services: Services, alice: UserPublic) -> None:

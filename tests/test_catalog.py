@@ -13,7 +13,8 @@ import pytest
 from core.accounts.users import UserPublic
 from core.config import load_settings
 from core.db.tables import utcnow
-from core.models.catalog import ModelSource, ProviderSection, available_models, find_model, search_models
+from core.models.catalog import available_models, find_model, search_models
+from core.models.choice import ModelSource, ProviderSection
 from core.models.listings import MAX_AGE, RETRY_FAILED_AFTER
 from core.models.model_info import NOT_CHAT_MODES, PER_MILLION, has_price, model_info
 from core.models.registry_file import load_registry

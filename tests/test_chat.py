@@ -25,6 +25,7 @@ from core.errors import (
     ProviderErrorKind,
     UnknownModel,
 )
+from core.models.target import resolve_model
 from core.services import Services, open_services
 from tests.fakes.pausing import STORY, PausingOpenAI
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, count_tokens
@@ -330,8 +331,15 @@ def test_usage_and_cost_of_a_reply(
 
 def test_a_known_price_is_found_for_a_default_model() -> None:
     """At least one default model is priced, so the cost path above is exercised with a number."""
-    assert price("openai/gpt-4o-mini", 1000, 1000) is not None
-    assert price("xai/no-such-model", 1000, 1000) is None
+    assert price(resolve_model("openai/gpt-4o-mini"), 1000, 1000) is not None
+    assert price(resolve_model("xai/no-such-model"), 1000, 1000) is None
+
+
+def test_a_model_that_runs_here_costs_nothing() -> None:
+    """litellm's cost functions raise for `local/` models: the app never asks them, and says $0."""
+    target = resolve_model("local/HuggingFaceTB/SmolLM2-360M-Instruct")
+    assert target.litellm_model == "local/HuggingFaceTB/SmolLM2-360M-Instruct"
+    assert price(target, 12, 30) == 0.0
 
 
 @pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
@@ -754,7 +762,9 @@ def test_a_completion_answers_in_one_piece_with_the_users_own_key(
 
 def test_a_completion_is_priced_as_a_reply_is(keyed: Services, alice: UserPublic) -> None:
     completion = keyed.chat.complete(alice.id, "openai/gpt-4o-mini", HELLO, CompletionParams())
-    assert completion.cost == price("openai/gpt-4o-mini", completion.prompt_tokens, completion.completion_tokens)
+    assert completion.cost == price(
+        resolve_model("openai/gpt-4o-mini"), completion.prompt_tokens, completion.completion_tokens
+    )
     assert completion.cost is not None
     assert keyed.chat.complete(alice.id, "xai/grok-2", HELLO, CompletionParams()).cost is None
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.accounts.users import UserPublic
 from core.errors import InvalidInput, MissingCredential, ProviderError, ProviderErrorKind
-from core.models.catalog import ModelSource
+from core.models.choice import ModelSource
 from core.models.deployments import clean_deployment_name
 from core.models.target import resolve_model
 from core.services import Services

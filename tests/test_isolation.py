@@ -18,7 +18,7 @@ from core.local.access import check_user_access
 from core.models.catalog import available_models, build_catalog
 from core.models.deployments import Deployments, DeploymentStore
 from core.models.listings import ListingStore
-from core.providers.registry import PROVIDERS
+from core.providers.registry import PROVIDERS, keyed_providers
 from core.services import Services
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
@@ -26,7 +26,7 @@ from tests.helpers import PASSWORD, ROOT, open_page, page_text, signed_in
 from ui.signin import VERIFIED_THIS_RUN
 
 ALICE = {**DEFAULT_KEYS, "huggingface": "hf_test_granted_token"}
-PROVIDER_IDS = [spec.id for spec in PROVIDERS]
+PROVIDER_IDS = [spec.id for spec in keyed_providers()]
 
 
 def values(fake: FakeProviders, provider: str, key: str) -> dict[str, str]:
@@ -84,7 +84,7 @@ def test_bob_cannot_reach_alices_credential(
     assert fake.requests == [], "nothing was sent to a provider in Bob's name"
 
 
-@pytest.mark.parametrize("provider", [spec.id for spec in PROVIDERS if spec.chat_capable])
+@pytest.mark.parametrize("provider", [spec.id for spec in keyed_providers() if spec.chat_capable])
 def test_bob_cannot_chat_with_alices_key(
     services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic, alice_keys, provider: str
 ):
@@ -105,7 +105,7 @@ def test_bob_cannot_use_alices_hugging_face_token(
     assert hub.requests == []
 
 
-@pytest.mark.parametrize("provider", [spec.id for spec in PROVIDERS if spec.chat_capable])
+@pytest.mark.parametrize("provider", [spec.id for spec in keyed_providers() if spec.chat_capable])
 def test_bobs_save_changes_only_bobs_row(
     services: Services, fake: FakeProviders, alice: UserPublic, bob: UserPublic, alice_keys, provider: str
 ):

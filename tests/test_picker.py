@@ -155,7 +155,7 @@ def test_a_typed_id_that_is_none_of_the_models_is_used_as_typed_and_remembered(
 @pytest.mark.parametrize(
     ("typed", "told"),
     [
-        ("mistral/large", "Unknown provider 'mistral': use one of openai, anthropic, gemini, xai, azure."),
+        ("mistral/large", "Unknown provider 'mistral': use one of openai, anthropic, gemini, xai, azure, local."),
         ("openai/gpt 4", "'gpt 4' is not a valid model ID."),
         ("gpt-9", "'gpt-9' is not one of the listed models."),
     ],

@@ -32,15 +32,16 @@ SAMPLE_KEYS = {
 def test_each_provider_is_a_complete_entry(spec: ProviderSpec) -> None:
     assert re.fullmatch(r"[a-z][a-z0-9_]*", spec.id) and spec.label
     assert spec.create_url.startswith("https://") and spec.create_label and spec.steps
-    assert spec.server_key_variables, "the variables its SDK would read a key from, to be removed at start"
+    assert spec.server_key_variables or spec.runs_here, "the variables its SDK would read a key from, removed at start"
     if spec.needs_credential:
         assert [field for field in spec.fields if field.secret] == [spec.mask_field]
         assert len({field.name for field in spec.fields}) == len(spec.fields)
     if spec.chat_capable:
-        assert spec.default_models or spec.deployments, "a chat provider shows models before any listing"
-        assert spec.listing is not None or spec.deployments
+        assert spec.default_models or spec.deployments or spec.runs_here, "models to show before any listing"
+        assert spec.listing is not None or spec.deployments or spec.runs_here
         endpoint_from_user = any(field.is_endpoint for field in spec.fields)
-        assert endpoint_from_user or (spec.api_base.startswith("https://") and spec.base_url_variable)
+        called_here = spec.runs_here and not spec.api_base and not spec.base_url_variable
+        assert endpoint_from_user or called_here or (spec.api_base.startswith("https://") and spec.base_url_variable)
         assert not (endpoint_from_user and spec.base_url_variable), "users set the endpoint, or the admin: not both"
     if spec.key_shape:
         assert re.fullmatch(spec.key_shape, SAMPLE_KEYS[spec.id])

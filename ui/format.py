@@ -82,3 +82,14 @@ def when(moment: datetime) -> str:
 def when_exact(moment: datetime) -> str:
     """A timestamp in full, in the viewer's time zone: `2 Dec 2026, 14:03 CET`."""
     return exact(moment, viewer_zone())
+
+
+def size(count: float | None) -> str:
+    """Bytes as people read them: 512 KB, 386 MB, 15.2 GB (decimal units, as the Hub and disks show them)."""
+    if count is None:
+        return "—"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{int(count)} B"

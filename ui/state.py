@@ -7,7 +7,7 @@ import streamlit as st
 from core.accounts.users import UserPublic
 from core.config import Settings, load_settings
 from core.errors import StartupError
-from core.models.catalog import ProviderSection
+from core.models.choice import ProviderSection
 from core.security import redaction
 from core.services import Services, open_services
 

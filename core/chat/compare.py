@@ -40,7 +40,9 @@ class CompareResult:
 
 def _known_cost(reply: ReplyStream) -> float | None:
     """The reply's cost where litellm's map prices its model; litellm says $0 for a model it only half knows."""
-    if reply.cost is None or reply.target is None or not has_price(reply.target.litellm_model):
+    if reply.cost is None or reply.target is None:
+        return None
+    if not reply.target.spec.runs_here and not has_price(reply.target.litellm_model):
         return None
     return reply.cost
 

@@ -63,5 +63,5 @@ def completion_of(response: Any, target: ModelTarget) -> Completion:
         finish_reason=getattr(choice, "finish_reason", None),
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
-        cost=price(target.litellm_model, prompt_tokens, completion_tokens),
+        cost=price(target, prompt_tokens, completion_tokens),
     )

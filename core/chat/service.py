@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from core.chat.compare import Comparison, clean_model_refs
 from core.chat.completion import Completion, CompletionParams, clean_messages, completion_of
@@ -23,7 +23,7 @@ from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
 from core.config import Settings
 from core.credentials.store import CredentialStore
-from core.errors import AppError, InvalidInput
+from core.errors import AppError, InvalidInput, UnknownModel
 from core.models.target import ModelTarget, resolve_model
 from core.providers import client
 from core.providers.client import ChatRequest
@@ -42,6 +42,12 @@ def _request(target: ModelTarget, messages: list[dict[str, str]], generation: Ge
     )
 
 
+class LocalGate(Protocol):
+    """What chat asks before a local model answers (core/local's LocalModels, plugged in by services.py)."""
+
+    def allow_chat(self, user_id: int, repo_id: str) -> None: ...
+
+
 class ChatService:
     """Chat for the signed-in user: every method takes their id first and uses only their keys and chats."""
 
@@ -51,7 +57,9 @@ class ChatService:
         credentials: CredentialStore,
         settings: Settings,
         providers: Sequence[ProviderSpec] = PROVIDERS,
+        local: LocalGate | None = None,
     ) -> None:
+        self._local = local
         self._conversations = conversations
         self._credentials = credentials
         self._settings = settings
@@ -122,7 +130,7 @@ class ChatService:
         generation = clean_settings(None, params.temperature, params.max_tokens)
         request = _request(target, clean_messages(messages), generation)
         try:
-            values = self._secrets(user_id, target.spec)
+            values = self._secrets(user_id, target)
             response = self._call(target, values, request)
         except AppError as error:
             self._record_use(user_id, target.spec, error)
@@ -163,7 +171,7 @@ class ChatService:
 
         def open_stream() -> Iterator[Any]:
             # The key is read here, on the thread that streams, and lives only as long as this call.
-            return client.stream_chat(spec, self._secrets(user_id, spec), settings, request)
+            return client.stream_chat(spec, self._secrets(user_id, target), settings, request)
 
         options = ReplyOptions(
             retry=self._retry,
@@ -172,9 +180,15 @@ class ChatService:
         )
         return ReplyStream(target.ref, target, open_stream, options)
 
-    def _secrets(self, user_id: int, spec: ProviderSpec) -> Mapping[str, str]:
-        """The user's credential for `spec` (MissingCredential when none is saved); nothing for a provider that
-        needs none, whose calls never look one up."""
+    def _secrets(self, user_id: int, target: ModelTarget) -> Mapping[str, str]:
+        """The user's credential for the target's provider (MissingCredential when none is saved); nothing for a
+        provider that needs none, whose calls never look one up. A model that runs here must be the user's own
+        (and, when gated, granted to them): LocalModelError otherwise."""
+        spec = target.spec
+        if spec.runs_here:
+            if self._local is None:
+                raise UnknownModel("Local models are not available on this server.")
+            self._local.allow_chat(user_id, target.model_id)
         return self._credentials.secrets(user_id, spec.id) if spec.needs_credential else {}
 
     def _record_use(self, user_id: int, spec: ProviderSpec, error: AppError | None) -> None:

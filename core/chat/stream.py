@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 ACCOUNT_CHECK_SECONDS = 1.0
 
 
-def price(litellm_model: str, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-    """What a reply cost in USD at litellm's known price for the model; None when the price is unknown."""
+def price(target: ModelTarget, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
+    """What a reply cost in USD at litellm's known price for the model; None when the price is unknown; nothing
+    for a model that runs on this server (litellm's cost functions raise for those)."""
+    if target.spec.runs_here:
+        return 0.0
+    litellm_model = target.litellm_model
     # litellm prices a model missing from its map that it can still place (e.g. a dated Claude) at $0.
     if prompt_tokens is None or completion_tokens is None or not has_price(litellm_model):
         return None
@@ -188,7 +192,7 @@ class ReplyStream:
                 self.prompt_tokens = getattr(self._usage, "prompt_tokens", None)
                 self.completion_tokens = getattr(self._usage, "completion_tokens", None)
         if self.target is not None and not self.stopped and self.error is None:
-            self.cost = price(self.target.litellm_model, self.prompt_tokens, self.completion_tokens)
+            self.cost = price(self.target, self.prompt_tokens, self.completion_tokens)
         # A settled reply may live on in a page's session: it keeps its results, not its means of calling.
         on_settled, self._on_settled, self._open_stream, self._usage = self._on_settled, None, None, None
         if on_settled is not None:

@@ -168,3 +168,57 @@ class ChatMessage(SQLModel, table=True):
     completion_tokens: int | None = None
     cost: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LocalModel(SQLModel, table=True):
+    """A model downloaded from Hugging Face into the models folder: one copy per repo, whoever downloaded it."""
+
+    __tablename__ = "local_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    repo_id: str = Field(max_length=200, unique=True, index=True)
+    folder: str = Field(max_length=1000)
+    runtime: str = Field(max_length=32)
+    size_bytes: int = 0
+    gated: bool = False
+    downloaded_by: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    )
+    downloaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class LocalModelUser(SQLModel, table=True):
+    """A local model on one user's list (added when they start or join its download); deleted with the user."""
+
+    __tablename__ = "local_model_user"
+    __table_args__ = (UniqueConstraint("user_id", "repo_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    repo_id: str = Field(max_length=200, index=True)
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class HubAccess(SQLModel, table=True):
+    """What the Hub last answered about one user's access to one model, asked with their own token.
+
+    `token_saved_at` marks which of their tokens answered (when it was saved; None: no token), so a new token is
+    asked again at once. The answer is trusted for minutes; a grant also carries a chat through a Hub outage.
+    """
+
+    __tablename__ = "hub_access"
+    __table_args__ = (UniqueConstraint("user_id", "repo_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    repo_id: str = Field(max_length=200)
+    granted: bool = False
+    gated: bool = False
+    token_saved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=500)
+    error_kind: str | None = Field(default=None, max_length=32)
+    checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

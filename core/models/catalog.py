@@ -14,125 +14,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from core.config import Settings
 from core.credentials.store import CredentialPublic, CredentialStore
+from core.models.choice import ModelChoice, ModelSource, ProviderSection
 from core.models.deployments import DeploymentStore
-from core.models.listings import NOT_OFFERED, Listing, Listings
+from core.models.listings import Listing, Listings
 from core.models.model_info import ModelInfo, model_info
 from core.models.registry_file import MODEL_ID, Registry, RegistryModel, load_registry, valid_model_id
 from core.providers.listing import DiscoveredModel
-from core.providers.registry import PROVIDERS, ProviderSpec, chat_providers, get_provider
+from core.providers.registry import PROVIDERS, ProviderSpec, chat_providers
 
-NOT_OFFERED_TAG = "not offered to your key"
 LATEST_SUFFIX = "-latest"
 # A listed ID that is a pinned version of a model: `-20241022`, `-2024-08-06` (a date), `-002`, `-1212` (a number).
 VERSION_SUFFIX = re.compile(r"-(\d{8}|\d{4}-\d{2}-\d{2}|\d{3,4})")
 
 InfoLookup = Callable[[str, str], ModelInfo]
-
-
-class ModelSource(StrEnum):
-    DEFAULT = "default"
-    REGISTRY = "registry"
-    DEPLOYMENT = "your deployment"
-    LISTED = "listed"
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """A model a user can pick: `ref` (`provider/model-id`) is what Chat is given, and resolves to the ID to call.
-
-    `model_id` is the model's own ID (the guide's, the registry's, the listing's); `wire_id` is the listed ID it is
-    called by when that ID alone would not reach it (a dated version); `offered` is False when the provider's last
-    successful listing did not include it; `new` marks a listed model the previous listing did not have. Prices
-    are USD per 1M tokens.
-    """
-
-    provider: str
-    provider_label: str
-    model_id: str
-    label: str
-    source: ModelSource = ModelSource.DEFAULT
-    new: bool = False
-    offered: bool = True
-    wire_id: str | None = None
-    context_window: int | None = None
-    input_price: float | None = None
-    output_price: float | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.provider}/{self.wire_id or self.model_id}"
-
-    @property
-    def shown_id(self) -> str:
-        """The ID as the user types it: the model's, or `azure/<deployment>` where model IDs are deployment names."""
-        return self.ref if get_provider(self.provider).deployments else self.wire_id or self.model_id
-
-    @property
-    def name(self) -> str:
-        """`GPT-4o mini — gpt-4o-mini`; the ID alone where the model has no name of its own."""
-        if self.label in (self.model_id, self.wire_id, self.shown_id):
-            return self.shown_id
-        return f"{self.label} — {self.shown_id}"
-
-    @property
-    def option_label(self) -> str:
-        """How Chat's picker lists it: `GPT-4o mini — gpt-4o-mini · OpenAI` (· not offered to your key)."""
-        tail = "" if self.offered else f" · {NOT_OFFERED_TAG}"
-        return f"{self.name} · {self.provider_label}{tail}"
-
-    def not_offered_note(self) -> str:
-        """Why a model the provider did not list will probably fail, for whoever picks it anyway."""
-        return (
-            f"{self.provider_label} did not list {self.shown_id} for your key at the last refresh; it will probably "
-            "fail. Pick another model, or Refresh on Models if that has changed."
-        )
-
-
-@dataclass(frozen=True)
-class ProviderSection:
-    """One provider on the Models page: its saved credential (if any), the models it unlocks, its listing."""
-
-    spec: ProviderSpec
-    credential: CredentialPublic | None
-    models: tuple[ModelChoice, ...]
-    listing: Listing | None = None
-    dropped: tuple[str, ...] = ()
-
-    @property
-    def ready(self) -> bool:
-        """Its models can be used: a readable credential is saved, or the provider needs none."""
-        if not self.spec.needs_credential:
-            return True
-        return self.credential is not None and self.credential.readable
-
-    @property
-    def listing_not_offered(self) -> bool:
-        """A deployments provider whose resource does not list its deployments: the user's own list is used."""
-        listing = self.listing
-        return self.spec.deployments and listing is not None and listing.error_kind in NOT_OFFERED
-
-    @property
-    def listing_failed(self) -> bool:
-        """The last listing attempt failed (for a reason worth a note): its models fell back to the defaults."""
-        return self.listing is not None and not self.listing.ok and not self.listing_not_offered
-
-    @property
-    def new_count(self) -> int:
-        return len(self.new_ids)
-
-    @property
-    def new_ids(self) -> tuple[str, ...]:
-        """The IDs of the models the previous listing did not have."""
-        return tuple(model.shown_id for model in self.models if model.new)
-
-    @property
-    def not_offered(self) -> tuple[ModelChoice, ...]:
-        return tuple(model for model in self.models if not model.offered)
 
 
 def _version(model_id: str) -> tuple[int, str]:
@@ -208,22 +107,50 @@ def _choices(
     return tuple(m for m in models if m.offered) + tuple(m for m in models if not m.offered)
 
 
+def downloaded_choices(spec: ProviderSpec, repo_ids: Sequence[str]) -> tuple[ModelChoice, ...]:
+    """The models on this server the user may chat with, free of charge, named by their Hugging Face IDs."""
+    return tuple(
+        ModelChoice(
+            provider=spec.id,
+            provider_label=spec.label,
+            model_id=repo_id,
+            label=repo_id.rpartition("/")[2],
+            source=ModelSource.DOWNLOADED,
+            input_price=0.0,
+            output_price=0.0,
+        )
+        for repo_id in repo_ids
+    )
+
+
+@dataclass(frozen=True)
+class CatalogInputs:
+    """What a user's catalog is built from, besides their credentials (each optional)."""
+
+    listings: Mapping[str, Listing] = field(default_factory=dict)
+    registry: Registry = field(default_factory=dict)
+    deployments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    downloaded: Sequence[str] = ()  # the local models (`owner/name`) this user may chat with
+
+
 def build_catalog(
     credentials: Mapping[str, CredentialPublic],
-    listings: Mapping[str, Listing] | None = None,
-    registry: Registry | None = None,
-    deployments: Mapping[str, tuple[str, ...]] | None = None,
+    inputs: CatalogInputs | None = None,
     providers: Sequence[ProviderSpec] = PROVIDERS,
 ) -> list[ProviderSection]:
     """Every provider, in the guide's order; models only where a readable credential is saved, or where the
     provider needs none."""
-    listings, registry, deployments = listings or {}, registry or {}, deployments or {}
+    inputs = inputs or CatalogInputs()
+    listings, registry, deployments = inputs.listings, inputs.registry, inputs.deployments
     sections = []
     for spec in providers:
         credential = credentials.get(spec.id)
         missing = spec.needs_credential and (credential is None or not credential.readable)
         if missing or not spec.chat_capable:
             sections.append(ProviderSection(spec, credential, ()))
+            continue
+        if spec.runs_here:
+            sections.append(ProviderSection(spec, credential, downloaded_choices(spec, inputs.downloaded)))
             continue
         listing = listings.get(spec.id)
         models = _choices(spec, listing, registry.get(spec.id, ()), deployments.get(spec.id, ()), model_info)
@@ -235,15 +162,22 @@ def build_catalog(
     return sections
 
 
+class LocalModelSource(Protocol):
+    """The local models a user may chat with (core/local's, plugged in by services.py)."""
+
+    def usable(self, user_id: int) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True)
 class Catalog:
-    """Which models each user can pick, built from their credentials, listings and deployments."""
+    """Which models each user can pick, built from their credentials, listings, deployments and local models."""
 
     credentials: CredentialStore
     listings: Listings
     deployments: DeploymentStore
     settings: Settings
     providers: tuple[ProviderSpec, ...] = PROVIDERS
+    local: LocalModelSource | None = None
 
     def load(self, user_id: int, refresh: bool = False) -> list[ProviderSection]:
         """The user's catalog: their credentials, cached listings (asking the providers that are due, or all when
@@ -255,7 +189,9 @@ class Catalog:
             for spec in chat_providers()
             if spec.deployments and spec.id in saved
         }
-        return build_catalog(saved, listings, load_registry(self.settings), deployments, self.providers)
+        downloaded = self.local.usable(user_id) if self.local is not None else ()
+        inputs = CatalogInputs(listings, load_registry(self.settings), deployments, downloaded)
+        return build_catalog(saved, inputs, self.providers)
 
 
 def available_models(sections: list[ProviderSection]) -> list[ModelChoice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,7 +44,8 @@ def resolve_model(text: str, providers: Sequence[ProviderSpec] = PROVIDERS) -> M
         if spec is None:
             names = ", ".join(s.id for s in chat)
             raise UnknownModel(f"Unknown provider {provider_id!r}: use one of {names}. {MODEL_ID_HINT}")
-        if not FREE_MODEL_ID.match(model_id):
+        pattern = re.compile(spec.model_id_pattern) if spec.model_id_pattern else FREE_MODEL_ID
+        if not pattern.match(model_id) or ".." in model_id:
             raise UnknownModel(f"{model_id!r} is not a valid model ID. {MODEL_ID_HINT}")
         return ModelTarget(spec, model_id)
     owners = [spec for spec in chat if spec.model(ref)]

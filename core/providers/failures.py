@@ -2,8 +2,8 @@
 
 A classifier reads what went wrong into a `Failure`: `classify_exception` a litellm exception (chat, the deployment
 probe), `classify_response` / `classify_transport` an HTTP answer that was no success or a request that got none
-(the key test, model listings), `classify_hub_error` a Hub error (the token test, the access check). `explain` words
-it for the `Call` it broke. The provider's own text is never shown: it can quote the key.
+(the key test, model listings; core/providers/hub.py reads a Hub error with them). `explain` words it for the
+`Call` it broke. The provider's own text is never shown: it can quote the key.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Wording:
     listing: str | None = None  # the call asked for the provider's model list, not for one model
     partial: str | None = None  # a chat reply of which some text arrived (it is kept)
     chat: str | None = None  # a chat reply: the chat's settings can be changed
+    hub: str | None = None  # a Hub download, or the check and listing made before it
 
 
 # {label} the provider, {noun} "key" or "token", {model} what was asked for, {status} " (HTTP 403)" when there was
@@ -48,6 +49,7 @@ MESSAGES: Final[Mapping[Kind, Wording]] = {
     Kind.REJECTED_KEY: Wording(
         "{label} rejected the saved {noun}. Update it in {where}.",
         tested="{label} rejected this {noun}: it is wrong or was revoked.",
+        hub="{label} rejected your saved {noun}: it is invalid or has expired. Save a new Read {noun} in {where}.",
     ),
     Kind.NO_ACCESS: Wording(
         "{label} accepted the {noun} but refused access to {model}{status}: check its permissions, billing or credit.",
@@ -64,6 +66,7 @@ MESSAGES: Final[Mapping[Kind, Wording]] = {
             "Check the deployment name in the Azure portal."
         ),
         listing="{label} has nothing at this address{status}. {address}",
+        hub="There is no model {model} on {label}, or it is private to other accounts. Check the ID.",
     ),
     Kind.RATE_LIMITED: Wording(
         "{label} is rate limiting your {noun}; {wait} and try again. "
@@ -84,6 +87,7 @@ MESSAGES: Final[Mapping[Kind, Wording]] = {
     Kind.INTERRUPTED: Wording(
         "The answer from {label} was cut off. Try again in a moment.",
         partial="The reply from {label} was cut off. What arrived is kept; regenerate or send your message again.",
+        hub="The download from {label} was cut off. Finished files are kept: start it again to fetch the rest.",
     ),
 }
 
@@ -97,6 +101,7 @@ class Call:
     listing: bool = False
     partial: bool = False
     chat: bool = False
+    hub: bool = False
 
 
 CHAT: Final = Call("chat", chat=True)
@@ -104,7 +109,6 @@ PARTIAL_REPLY: Final = Call("chat", partial=True, chat=True)
 KEY_TEST: Final = Call("key test", tested=True, listing=True)
 LISTING: Final = Call("model listing", listing=True)
 PROBE: Final = Call("deployment probe")
-HUB_CHECK: Final = Call("hub check")
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ class Failure:
 def _template(wording: Wording, spec: ProviderSpec, call: Call) -> str:
     variants = (
         (call.tested, wording.tested),
+        (call.hub, wording.hub),
         (spec.deployments and not call.listing, wording.deployment),
         (call.listing, wording.listing),
         (call.partial, wording.partial),
@@ -165,8 +170,6 @@ _TRANSPORT: Final[Mapping[str, Kind]] = {
     "gaierror": Kind.UNREACHABLE,
     "RemoteProtocolError": Kind.INTERRUPTED,
 }
-# The Hub says which refusal it is in a header (huggingface_hub picks its exception classes from it).
-_HUB_ERROR_CODES: Final[Mapping[str, Kind]] = {"GatedRepo": Kind.GATED, "RepoNotFound": Kind.NOT_FOUND}
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -210,16 +213,6 @@ def classify_response(response: Any) -> Failure:
 def classify_transport(error: BaseException) -> Failure:
     """A request that got no (whole) answer: it timed out, could not connect, or was cut off."""
     return Failure(_transport_kind(error) or Kind.UNREACHABLE)
-
-
-def classify_hub_error(error: BaseException) -> Failure:
-    """A Hub error: an HTTP error with its response (and the Hub's error code), or a transport failure."""
-    response = getattr(error, "response", None)
-    if response is None:
-        return classify_transport(error)
-    failure = classify_response(response)
-    code = _HUB_ERROR_CODES.get(str(response.headers.get("X-Error-Code") or ""))
-    return Failure(code, failure.status, failure.retry_after) if code else failure
 
 
 def unwrap(error: Exception) -> Exception:

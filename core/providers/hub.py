@@ -1,4 +1,5 @@
-"""Hugging Face Hub: checks made with the user's own read token (whose it is; access to a model, gated or not).
+"""Hugging Face Hub: checks made with the user's own read token (whose it is; access to a model, gated or not), and
+what a download would bring (`list_files`, `dry_run`; the download itself runs in core/local/download_worker.py).
 
 Every Hub failure is classified and worded by core.providers.failures, as any provider's is: `whoami` as a key
 test, `check_access` as a Hub check. During a check the Hub client follows no redirect (it would carry the token)
@@ -14,11 +15,12 @@ import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.config import Settings
 from core.errors import InvalidInput, ProviderError, ProviderErrorKind
-from core.providers.failures import HUB_CHECK, KEY_TEST, Call, Failure, classify_hub_error, explain
+from core.providers.failures import KEY_TEST, Call, Failure, classify_response, classify_transport, explain
 from core.providers.registry import get_provider
 from core.security.redaction import secrets_in_use
 
@@ -28,6 +30,10 @@ HUB_TIMEOUT_SECONDS = 15.0
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 # Kinds whose fix is on the model's page (request access, or see whether it exists for the signed-in browser).
 PAGE_HELPS = frozenset({ProviderErrorKind.GATED, ProviderErrorKind.NOT_FOUND})
+HUB_CHECK = Call("hub check")
+HUB_DOWNLOAD = Call("hub download", hub=True)  # a download, and the check and listing before it
+# The Hub says which refusal it is in a header (huggingface_hub picks its exception classes from it).
+HUB_ERROR_CODES = {"GatedRepo": ProviderErrorKind.GATED, "RepoNotFound": ProviderErrorKind.NOT_FOUND}
 
 
 class HubError(ProviderError):
@@ -58,6 +64,16 @@ def clean_repo_id(text: str | None) -> str:
             "repo_id",
         )
     return repo_id
+
+
+def classify_hub_error(error: BaseException) -> Failure:
+    """A Hub error: an HTTP error with its response (and the Hub's error code), or a transport failure."""
+    response = getattr(error, "response", None)
+    if response is None:
+        return classify_transport(error)
+    failure = classify_response(response)
+    code = HUB_ERROR_CODES.get(str(response.headers.get("X-Error-Code") or ""))
+    return Failure(code, failure.status, failure.retry_after) if code else failure
 
 
 # The timeout of the check running in this context; None outside a check (a download follows Hub redirects).
@@ -94,7 +110,7 @@ _client_lock = threading.Lock()
 _client_configured = threading.Event()
 
 
-def _api(token: str, endpoint: str | None):
+def _api(token: str | None, endpoint: str | None):
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     from huggingface_hub import HfApi, set_client_factory
 
@@ -102,7 +118,8 @@ def _api(token: str, endpoint: str | None):
         if not _client_configured.is_set():
             set_client_factory(_bounded_client)
             _client_configured.set()
-    return HfApi(endpoint=endpoint or DEFAULT_ENDPOINT, token=token)
+    # False, not None: without a token of the user's, the client must not fall back to one on the server's disk.
+    return HfApi(endpoint=endpoint or DEFAULT_ENDPOINT, token=token or False)
 
 
 def page_url(settings: Settings, repo_id: str) -> str:
@@ -110,13 +127,13 @@ def page_url(settings: Settings, repo_id: str) -> str:
 
 
 @contextlib.contextmanager
-def _checking(token: str, settings: Settings, call: Call, repo_id: str = "") -> Iterator[None]:
+def _checking(token: str | None, settings: Settings, call: Call, repo_id: str = "") -> Iterator[None]:
     """Bound the Hub calls inside, keep the token out of logs, and turn any failure into a worded HubError."""
     import httpx2
 
     bound = _check_timeout.set(min(settings.request_timeout, HUB_TIMEOUT_SECONDS))
     try:
-        with secrets_in_use([token]):
+        with secrets_in_use([token] if token else []):
             yield
     except (httpx2.HTTPError, OSError, ValueError) as error:  # HfHubHTTPError is both of the first two
         # A ValueError is an answer that is not the JSON the client expects.
@@ -124,7 +141,8 @@ def _checking(token: str, settings: Settings, call: Call, repo_id: str = "") -> 
             Failure(ProviderErrorKind.PROVIDER_DOWN) if isinstance(error, ValueError) else classify_hub_error(error)
         )
         explained = explain(failure, get_provider(HUGGINGFACE), call, repo_id)
-        helps = repo_id and explained.kind in PAGE_HELPS
+        # Before a download every outcome links the model's page; a plain check only where the page helps.
+        helps = repo_id and (call.hub or explained.kind in PAGE_HELPS)
         raise HubError(explained.kind, str(explained), page_url(settings, repo_id) if helps else None) from None
     finally:
         _check_timeout.reset(bound)
@@ -158,3 +176,54 @@ def check_access(repo_id: str, token: str, settings: Settings) -> Access:
         api.auth_check(repo_id, token=token)
         info = api.model_info(repo_id, token=token)
     return Access(repo_id, gated=bool(info.gated), page_url=page_url(settings, repo_id))
+
+
+RepoFile = tuple[str, int]  # (path in the repo, size in bytes)
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file a download would bring (the dry run's answer)."""
+
+    name: str
+    size: int
+    will_download: bool  # False when the same file is already in the folder
+
+
+def list_files(repo_id: str, token: str | None, settings: Settings) -> tuple[Access, tuple[RepoFile, ...]]:
+    """Whether the user may download the model (`auth_check` first: the one request that tests access) and the
+    repo's files with their sizes; HubError, worded for a download (no token saved, gated, 401, not found)."""
+    repo_id = clean_repo_id(repo_id)
+    with _checking(token, settings, HUB_DOWNLOAD, repo_id):
+        api = _api(token, settings.hf_endpoint)
+        api.auth_check(repo_id, token=token or False)
+        info = api.model_info(repo_id, files_metadata=True, token=token or False)
+    files = tuple((sibling.rfilename, int(sibling.size or 0)) for sibling in info.siblings or ())
+    return Access(repo_id, gated=bool(info.gated), page_url=page_url(settings, repo_id)), files
+
+
+def dry_run(
+    repo_id: str, token: str | None, settings: Settings, names: tuple[str, ...], folder: Path
+) -> tuple[PlannedFile, ...]:
+    """Exactly what `snapshot_download` would bring into `folder` for these file names, with sizes."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import DryRunError
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()  # a server's log is no terminal
+
+    with _checking(token, settings, HUB_DOWNLOAD, clean_repo_id(repo_id)):
+        _api(token, settings.hf_endpoint)  # the bounded client, set once per process
+        try:
+            answers = snapshot_download(
+                repo_id,
+                dry_run=True,
+                allow_patterns=list(names),
+                local_dir=folder,
+                cache_dir=folder.parent.parent / ".cache",  # the Hub's refs stay in the models folder too
+                token=token or False,
+                endpoint=settings.hf_endpoint or DEFAULT_ENDPOINT,
+            )
+        except DryRunError as error:  # the repo could not be read: classify what the Hub said
+            raise (error.__cause__ or error) from None
+    return tuple(PlannedFile(a.filename, int(a.file_size or 0), a.will_download) for a in answers)

@@ -44,6 +44,9 @@ class ProviderSpec:
     `listing` names the dialect of its list-models endpoint (see core.providers.listing), None when it has none;
     `deployments` marks a provider whose model IDs are the user's own deployment names (Azure), which the user adds
     on Profile. A provider with no `fields` needs no credential: the catalog and chat never look one up for it.
+    `runs_here` marks the models downloaded to and run on this server (core/local): the catalog lists what the user
+    may use of them, and a reply costs nothing; `model_id_pattern` replaces the usual model-ID rule (a local
+    model's ID is its Hugging Face `owner/name`).
     """
 
     id: str
@@ -62,6 +65,8 @@ class ProviderSpec:
     base_url_variable: str | None = None
     server_key_variables: tuple[str, ...] = ()
     key_shape: str | None = None
+    runs_here: bool = False
+    model_id_pattern: str | None = None
 
     @property
     def chat_capable(self) -> bool:
@@ -217,6 +222,22 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         server_key_variables=("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"),
         key_shape=r"hf_[A-Za-z0-9]{8,}",
     ),
+    ProviderSpec(
+        id="local",
+        label="Local models",
+        create_url="https://huggingface.co/models",
+        create_label="Browse models",
+        steps=(
+            "For gated models (e.g. Llama 3), save a Hugging Face **Read** token above first.",
+            "Download a model on **Models** → **Local models**.",
+            "Pick it in **Chat**: it runs on this server, and its replies cost nothing.",
+        ),
+        fields=(),
+        litellm_prefix="local",  # litellm's custom-provider hook (core/local/provider.py), no built-in provider's name
+        runs_here=True,
+        model_id_pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$",
+        note="Models downloaded from Hugging Face to this server; they answer without any provider key.",
+    ),
 )
 
 _BY_ID = {spec.id: spec for spec in PROVIDERS}
@@ -229,6 +250,11 @@ def get_provider(provider_id: str) -> ProviderSpec:
 
 def chat_providers() -> tuple[ProviderSpec, ...]:
     return tuple(spec for spec in PROVIDERS if spec.chat_capable)
+
+
+def keyed_providers() -> tuple[ProviderSpec, ...]:
+    """The providers a user saves a credential for (a card each on Profile)."""
+    return tuple(spec for spec in PROVIDERS if spec.needs_credential)
 
 
 def server_key_variables() -> tuple[str, ...]:

@@ -27,7 +27,13 @@ Metadata (``model_info``, tree) of a gated repo stays public, as on the Hub; onl
 downloads are gated. Files with a weights suffix, or over 10 MiB, are LFS files: ETag is their sha256 and
 ``X-Linked-Etag`` / ``X-Linked-Size`` are set (the real Hub also redirects those to a CDN; the fake serves them
 itself). ``Range`` requests get 206 with ``Content-Range``; :meth:`FakeHub.cut_download` drops a download
-mid-body so the client's resume path (a ``Range: bytes=N-`` retry) can be tested.
+mid-body so the client's resume path (a ``Range: bytes=N-`` retry) can be tested, and :meth:`FakeHub.throttle`
+sends file bodies at a set number of bytes per second (for progress and cancel tests).
+
+Repos after ``reset()``: ``OPEN_REPO`` and ``GATED_REPO`` (config.json and one safetensors file), ``LLAMA_REPO``
+(a Llama-style layout: sharded safetensors, index, tokenizer files, and ``original/`` with a ``.pth`` duplicate
+and its own tokenizer) and ``GGUF_REPO`` (README and two quantizations, Q4_K_M and Q8_0). File contents are
+arbitrary bytes; tests that need a real tiny model add their own repo with :meth:`FakeHub.add_repo`.
 
 :meth:`FakeHub.fail` makes the next requests (after the token check, on any route but telemetry) fail: ``forbidden``
 a 403 without an error code, ``rate_limit`` a 429 with ``Retry-After: 2``, ``server_error`` a 500, ``hang`` no answer
@@ -43,9 +49,10 @@ import re
 import socket
 import struct
 import threading
+import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -58,6 +65,8 @@ _RouteName = Literal["whoami", "auth_check", "tree", "info", "resolve", "telemet
 DEFAULT_TOKENS: Final[Mapping[str, str]] = {"hf_test_reader_token": "reader", "hf_test_granted_token": "granted"}
 OPEN_REPO: Final = "tiny/open-model"
 GATED_REPO: Final = "meta-llama/Llama-3-tiny"
+LLAMA_REPO: Final = "meta-llama/Llama-layout-tiny"
+GGUF_REPO: Final = "tiny/tiny-model-GGUF"
 DEFAULT_BRANCH: Final = "main"
 LFS_SUFFIXES: Final = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".model")
 LFS_MIN_SIZE: Final = 10 * 1024 * 1024
@@ -68,6 +77,7 @@ HUB_FAILURES: Final[tuple[HubFailure, ...]] = ("forbidden", "rate_limit", "serve
 HANG_SECONDS: Final = 30.0
 RETRY_AFTER_SECONDS: Final = 2
 REDIRECT_STATUS: Final = 307
+THROTTLE_TICKS: Final = 20  # chunks per second of a throttled body
 
 _REPO: Final = r"(?P<repo>[^/]+(?:/[^/]+)?)"
 _ROUTES: Final[tuple[tuple[_RouteName, frozenset[str], re.Pattern[str]], ...]] = tuple(
@@ -113,6 +123,26 @@ def tiny_safetensors() -> bytes:
 
 def _config(model_type: str) -> bytes:
     return json.dumps({"architectures": ["TinyForCausalLM"], "model_type": model_type, "hidden_size": 2}).encode()
+
+
+def _llama_layout() -> dict[str, bytes]:
+    """A Llama repo's file list in miniature: what transformers loads, and ``original/`` it must not download."""
+    index = {"metadata": {"total_size": 32}, "weight_map": {"a": "model-00001-of-00002.safetensors"}}
+    return {
+        "config.json": _config("llama"),
+        "generation_config.json": b'{"bos_token_id": 1}',
+        "model-00001-of-00002.safetensors": tiny_safetensors(),
+        "model-00002-of-00002.safetensors": tiny_safetensors(),
+        "model.safetensors.index.json": json.dumps(index).encode(),
+        "tokenizer.json": b'{"version": "1.0"}',
+        "tokenizer_config.json": b'{"chat_template": "{{ messages }}"}',
+        "special_tokens_map.json": b"{}",
+        "original/consolidated.00.pth": bytes(20000),
+        "original/params.json": b'{"dim": 2}',
+        "original/tokenizer.model": bytes(500),
+        "LICENSE": b"LLAMA 3 COMMUNITY LICENSE\n",
+        "README.md": b"# Llama layout tiny\n",
+    }
 
 
 @dataclass(frozen=True)
@@ -183,6 +213,7 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     cut_after: int | None = None
     hang: bool = False
+    rate: int | None = None  # bytes per second for the body, when throttled
 
 
 def _json(status: int, body: Any, headers: Mapping[str, str] | None = None) -> _Reply:
@@ -238,13 +269,7 @@ class _Handler(LoopbackHandler):
         reply = hub._inject(
             route, _bearer(headers), url.path, hub._answer(method, route, _bearer(headers), query, headers)
         )
-        reply = _Reply(
-            reply.status,
-            reply.body,
-            {"X-Request-Id": f"Root=1-{uuid.uuid4().hex}"} | reply.headers,
-            reply.cut_after,
-            reply.hang,
-        )
+        reply = replace(reply, headers={"X-Request-Id": f"Root=1-{uuid.uuid4().hex}"} | reply.headers)
         hub._record(
             Recorded(
                 method=method,
@@ -269,12 +294,23 @@ class _Handler(LoopbackHandler):
         self.end_headers()
         if method == "HEAD":
             return
-        if reply.cut_after is None:
-            self.wfile.write(reply.body)
+        self._write(reply.body if reply.cut_after is None else reply.body[: reply.cut_after], reply.rate)
+        if reply.cut_after is not None:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _write(self, body: bytes, rate: int | None) -> None:
+        """The body, at `rate` bytes per second in small chunks when throttled (stopping when the fake stops)."""
+        if not rate:
+            self.wfile.write(body)
             return
-        self.wfile.write(reply.body[: reply.cut_after])
-        self.close_connection = True
-        self.connection.shutdown(socket.SHUT_RDWR)
+        chunk = max(1, rate // THROTTLE_TICKS)
+        for start in range(0, len(body), chunk):
+            if self.server.hub._stopping.is_set():
+                break
+            self.wfile.write(body[start : start + chunk])
+            self.wfile.flush()
+            time.sleep(len(body[start : start + chunk]) / rate)
 
     def _hang(self) -> None:
         """Answer nothing until the fake stops (or `HANG_SECONDS` pass), then hang up."""
@@ -297,6 +333,7 @@ class FakeHub(LoopbackFake):
         self.requests: list[Recorded] = []
         self._cuts: list[int | None] = []
         self._failures: list[HubFailure] = []
+        self._rate: int | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.reset()
@@ -339,12 +376,19 @@ class FakeHub(LoopbackFake):
         with self._lock:
             self._cuts.extend([after_bytes] * times)
 
+    def throttle(self, bytes_per_second: int | None) -> None:
+        """Send file bodies (GET ``/resolve``) at this many bytes per second; None for full speed."""
+        if bytes_per_second is not None and bytes_per_second < 1:
+            raise ValueError("bytes_per_second must be positive, or None")
+        self._rate = bytes_per_second
+
     def reset(self) -> None:
-        """Forget requests, pending cuts and failures; restore the default tokens and repos."""
+        """Forget requests, pending cuts, failures and the throttle; restore the default tokens and repos."""
         with self._lock:
             self.requests.clear()
             self._cuts.clear()
             self._failures.clear()
+        self._rate = None
         self.tokens = dict(DEFAULT_TOKENS)
         self.repos = {}
         self.add_repo(OPEN_REPO, {"config.json": _config("tiny"), "model.safetensors": tiny_safetensors()})
@@ -357,6 +401,15 @@ class FakeHub(LoopbackFake):
             },
             gated="manual",
             granted=frozenset({"granted"}),
+        )
+        self.add_repo(LLAMA_REPO, _llama_layout(), gated="manual", granted=frozenset({"granted"}))
+        self.add_repo(
+            GGUF_REPO,
+            {
+                "README.md": b"# tiny GGUF\n",
+                "tiny-model-Q4_K_M.gguf": b"GGUF" + bytes(4096),
+                "tiny-model-Q8_0.gguf": b"GGUF" + bytes(8192),
+            },
         )
 
     def _record(self, request: Recorded) -> None:
@@ -563,4 +616,4 @@ class FakeHub(LoopbackFake):
             reply_headers["Content-Range"] = f"bytes {start}-{end}/{hub_file.size}"
         cut, after = self._take_cut() if method == "GET" and body else (False, None)
         cut_after = min(len(body) // 2 if after is None else after, len(body) - 1) if cut else None
-        return _Reply(status, body, reply_headers, cut_after)
+        return _Reply(status, body, reply_headers, cut_after, rate=self._rate if method == "GET" else None)

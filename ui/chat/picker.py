@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import streamlit as st
 
 from core.errors import AppError
-from core.models.catalog import ModelChoice, ProviderSection, available_models, find_model
+from core.models.catalog import available_models, find_model
+from core.models.choice import ModelChoice, ProviderSection
 from core.models.target import resolve_model
 from ui.chat.session import ChatSession
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from core.models.catalog import ProviderSection
+from core.models.choice import ProviderSection
 from ui.format import when
 
 NAMED_NEW = 10  # new models named after a refresh; more are counted

@@ -12,7 +12,8 @@ import streamlit as st
 
 from core.accounts.users import UserPublic
 from core.chat.export import DASH
-from core.models.catalog import NOT_OFFERED_TAG, ModelChoice, ProviderSection, search_models
+from core.models.catalog import search_models
+from core.models.choice import NOT_OFFERED_TAG, ModelChoice, ProviderSection
 from ui.chat.session import open_chat_with
 
 SEARCH_ABOVE = 12  # a provider listing more models than this gets a search box
