@@ -76,3 +76,14 @@ class ProviderError(AppError):
     def __init__(self, kind: ProviderErrorKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def own_error(error: BaseException | None) -> AppError | None:
+    """The app's own error behind a library's wrapper (litellm wraps what a custom provider raises), if any."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, AppError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserPublic
 from core.chat.conversations import Conversation
+from core.local.pool import ModelPool
 from core.services import Services
 from tests.fakes.hub import FakeHub
 from tests.fakes.tiny_models import repo_files, tiny_model
@@ -47,6 +48,15 @@ def check_and_download(at: AppTest, repo_id: str) -> AppTest:
     return open_page(at, "models")
 
 
+def chat_briefly(at: AppTest, text: str) -> AppTest:
+    """Open Chat, bound this chat's replies to 24 tokens (the tiny models never stop early), send `text`."""
+    open_page(at, "chat")
+    at.number_input(key="chat_max_tokens:new").set_value(24)
+    at.button(key="chat_settings_apply:new").click().run()
+    assert not at.exception, at.exception
+    return send(at, text)
+
+
 def test_a_gated_model_from_no_token_to_a_chat(services: Services, alice: UserPublic, repos: None) -> None:
     at = open_page(signed_in(), "models")
     box = at.selectbox(key="local_repo")
@@ -69,11 +79,11 @@ def test_a_gated_model_from_no_token_to_a_chat(services: Services, alice: UserPu
 
     at.button(key=f"local_chat:{GATED}").click().run()
     assert at.selectbox(key="chat_model").value == f"local/{GATED}"
-    send(open_page(at, "chat"), "Hello there")
+    chat_briefly(at, "Hello there")
     reply = saved(services, alice).messages[-1]
     assert reply.role == "assistant" and reply.model == f"local/{GATED}" and reply.error is None
     assert reply.content.strip(), "the tiny model wrote text"
-    assert reply.completion_tokens and reply.prompt_tokens and reply.cost == 0.0
+    assert reply.completion_tokens == 24 and reply.prompt_tokens and reply.cost == 0.0
 
 
 def test_a_gguf_model_chats_and_costs_nothing(services: Services, alice: UserPublic, repos: None) -> None:
@@ -81,7 +91,7 @@ def test_a_gguf_model_chats_and_costs_nothing(services: Services, alice: UserPub
     folder = services.settings.models_folder / GGUF
     assert sorted(path.name for path in folder.iterdir() if path.is_file()) == ["tiny-Q4_K_M.gguf"]
     at.button(key=f"local_chat:{GGUF}").click().run()
-    send(open_page(at, "chat"), "Hello")
+    at = chat_briefly(at, "Hello")
     reply = saved(services, alice).messages[-1]
     assert reply.error is None and reply.content.strip() and reply.cost == 0.0
     assert "$0" in page_text(at), "the reply says it cost nothing"
@@ -101,3 +111,18 @@ def test_another_users_gated_download_is_not_theirs_to_chat_with(
     list(turn.batches())
     reply = turn.finish()
     assert reply.error is not None and "Download it on Models" in str(reply.error)
+
+
+def test_a_model_that_does_not_fit_in_memory_says_so_in_the_chat(
+    services: Services, alice: UserPublic, repos: None
+) -> None:
+    """The pool's refusal reaches the reply as the app's own message, not litellm's wrapper around it."""
+    local = services.local
+    local.pool = ModelPool(1, 1, free_memory=lambda: 0)  # a server with no memory to spare
+    job = local.download(alice.id, GGUF)
+    wait_for(lambda: job.progress().state != "running", timeout=60)
+    turn = services.chat.send(alice.id, Conversation(), "Hi", f"local/{GGUF}")
+    list(turn.batches())
+    reply = turn.finish()
+    assert reply.error is not None and "of free memory" in str(reply.error), str(reply.error)
+    assert "litellm" not in str(reply.error) and turn.reply.attempts == 1, "refused once, never retried"

@@ -23,7 +23,7 @@ from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
 from core.config import Settings
 from core.credentials.store import CredentialStore
-from core.errors import AppError, InvalidInput, UnknownModel
+from core.errors import AppError, InvalidInput, UnknownModel, own_error
 from core.models.target import ModelTarget, resolve_model
 from core.providers import client
 from core.providers.client import ChatRequest
@@ -148,6 +148,8 @@ class ChatService:
             except AppError:
                 raise
             except Exception as error:  # every provider failure becomes an explained error
+                if (own := own_error(error)) is not None:  # a local model's refusal, wrapped by litellm
+                    raise own from None
                 delay = self._retry.delay(error, attempts)
                 if delay is None:
                     raise explain_error(error, target.spec, target.model_id, attempts=attempts) from None

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.chat.conversations import Message
 from core.chat.retry import RetryPolicy
-from core.errors import AccountInactive, AppError
+from core.errors import AccountInactive, AppError, own_error
 from core.models.model_info import has_price
 from core.models.target import ModelTarget
 from core.providers.client import litellm
@@ -165,7 +165,8 @@ class ReplyStream:
                         close()
                 return
             except Exception as error:
-                delay = None if self._stop.is_set() else self._retry.delay(error, self.attempts, bool(self.text))
+                asked_again = not self._stop.is_set() and own_error(error) is None  # the app's own refusal stands
+                delay = self._retry.delay(error, self.attempts, bool(self.text)) if asked_again else None
                 if delay is None:
                     raise
                 log.info("retrying a provider call in %.1f s (attempt %d)", delay, self.attempts + 1)
@@ -178,6 +179,7 @@ class ReplyStream:
                 return
             self._settled = True
             self.finished_at = time.perf_counter()
+            failure = own_error(failure) or failure  # a local model's refusal, wrapped by litellm
             if stopped:
                 self.stopped = self.interrupted = True
             elif isinstance(failure, AppError):  # e.g. the key was deleted since the reply was prepared
