@@ -24,10 +24,13 @@ from pathlib import Path
 import pytest
 
 from core.config import load_settings
+from core.local.curated import SUGGESTED
 from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
+from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
+from tests.fakes.tiny_models import GGUF_NAME, repo_files, tiny_model
 from tests.helpers import PASSWORD
 from ui.web import COOKIE_NAME
 
@@ -236,7 +239,7 @@ def test_a_bookmarked_page_opens_after_sign_in(shared_server: Server, browser) -
     page = new_page(browser)
     page.goto(f"{shared_server.url}/models")
     sign_in(page)
-    expect(page.get_by_role("heading", name="Models")).to_be_visible()
+    expect(page.get_by_role("heading", name="Models", exact=True)).to_be_visible()
     assert page.url.endswith("/models")
     expect(page.get_by_text("Page not found")).to_have_count(0)
 
@@ -492,3 +495,47 @@ def test_typed_passwords_do_not_stay_in_their_fields(shared_server: Server, brow
     expect(page.get_by_text("The current password is wrong.")).to_be_visible()
     for label, _ in typed:
         expect(page.get_by_label(label, exact=True)).to_have_value("")
+
+
+def test_download_a_local_model_and_chat_with_it(
+    tmp_path: Path, fake: FakeProviders, hub: FakeHub, browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user with no key at all: Models → Local models, Check, Download (progress on the page), Chat, a reply."""
+    from playwright.sync_api import expect
+
+    hub.reset()
+    hub.add_repo(SUGGESTED[0].repo_id, repo_files(tiny_model("llama.cpp")))  # the first suggestion, as a tiny GGUF
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    with running_server(tmp_path, fake, admin_cli=False) as started:
+        page = new_page(browser)
+        page.goto(started.url + "/models")
+        sign_in(page)
+        expect(page.get_by_text("Local models", exact=True).first).to_be_visible()
+        settle(page)
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_text("You may download")).to_be_visible()
+        expect(page.get_by_text(GGUF_NAME)).to_be_visible()
+        settle(page)
+        shoot(page, "local-plan")
+        page.get_by_role("button", name="Download ", exact=False).filter(has_text="KB").click()
+        chat = page.get_by_role("button", name="Chat", exact=True)
+        expect(chat).to_be_visible(timeout=60_000)  # the finished download joins the list by itself
+        settle(page)
+        shoot(page, "local-models")
+        chat.click()
+        settle(page)
+        page.get_by_text("Chat settings", exact=False).click()  # the tiny model never stops early: bound it
+        type_into(page.get_by_label("Max output tokens"), "24")
+        page.get_by_role("button", name="Apply to this chat").click()
+        settle(page)
+        page.get_by_placeholder("Message").fill("Hello, tiny model")
+        page.get_by_placeholder("Message").press("Enter")
+        messages = page.get_by_test_id("stChatMessage")
+        expect(messages.filter(has_text="Hello, tiny model")).to_have_count(1)
+        try:
+            expect(messages.filter(has_text="$0")).to_have_count(1, timeout=90_000)  # the reply's details: free
+        finally:
+            shoot(page, "local-chat")
+        settle(page)
+        shoot(page, "local-chat")
+        assert page.outbound == [], "nothing outside this machine was asked for"
