@@ -171,3 +171,10 @@ def test_delete_frees_the_disk(
     library.delete(REPO)
     assert library.get(REPO) is None and library.list() == []
     assert not job.plan.folder.exists() and library.disk_used() == 0
+
+
+def test_a_file_name_that_would_leave_the_models_folder_is_never_chosen() -> None:
+    from core.local.files import choose_files
+
+    listing = [("../evil-Q4_K_M.gguf", 10), ("/etc/x-Q4_K_M.gguf", 10), ("good-Q4_K_M.gguf", 10)]
+    assert [name for name, _ in choose_files("a/b", listing).files] == ["good-Q4_K_M.gguf"]

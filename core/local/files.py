@@ -84,6 +84,8 @@ def _describe(files: Sequence[RepoFile]) -> str:
 
 def choose_files(repo_id: str, files: Sequence[RepoFile], quantization: str | None = None) -> Selection:
     """What to download from `files` (the repo's listing); LocalModelError when nothing here can run it."""
+    # A name that could land outside the model's folder (`../x`, `/etc/x`) is never fetched.
+    files = [item for item in files if not item[0].startswith("/") and ".." not in item[0].split("/")]
     if any(_is_gguf(path) for path, _ in files):
         return _pick_gguf(files, quantization)
     names = {path for path, _ in files}
