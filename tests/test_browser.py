@@ -539,3 +539,37 @@ def test_download_a_local_model_and_chat_with_it(
         settle(page)
         shoot(page, "local-chat")
         assert page.outbound == [], "nothing outside this machine was asked for"
+        queued_behind_a_long_reply(browser, started, page)
+
+
+def queued_behind_a_long_reply(browser, started: Server, page) -> None:
+    """While one tab writes a long local reply, a second session's message waits its turn and says so; its Stop
+    takes it out of the queue, and the first tab's Stop ends the long reply."""
+    from playwright.sync_api import expect
+
+    def stop(tab):  # the app's Stop under the reply (Streamlit's toolbar has one of its own)
+        return tab.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
+
+    page.get_by_text("Chat settings", exact=False).click()
+    type_into(page.get_by_label("Max output tokens"), "65536")  # the model's context is the bound: thousands
+    page.get_by_role("button", name="Apply to this chat").click()
+    settle(page)
+    page.get_by_placeholder("Message").fill("Tell me everything")
+    page.get_by_placeholder("Message").press("Enter")
+    expect(stop(page)).to_be_visible()
+
+    other = new_page(browser)  # another session (a second tab, a colleague): same model, same server
+    other.goto(started.url + "/chat")
+    sign_in(other)
+    other.get_by_placeholder("Message").fill("Hi")
+    other.get_by_placeholder("Message").press("Enter")
+    waiting = other.get_by_text("Waiting for the model (1 ahead)", exact=False)
+    expect(waiting).to_be_visible()
+    shoot(other, "local-waiting")
+    stop(other).click()
+    expect(other.get_by_text("Stopped. What arrived is kept.")).to_be_visible()
+    expect(waiting).to_have_count(0)
+    expect(stop(page)).to_be_visible()  # the long reply goes on meanwhile
+    stop(page).click()
+    expect(page.get_by_text("Stopped. What arrived is kept.")).to_be_visible()
+    expect(stop(page)).to_have_count(0)

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserPublic
-from core.chat.conversations import Conversation
+from core.chat.conversations import MAX_TOKENS_LIMIT, Conversation, GenerationSettings
 from core.local.pool import ModelPool
 from core.services import Services
 from tests.fakes.hub import FakeHub
@@ -126,3 +126,37 @@ def test_a_model_that_does_not_fit_in_memory_says_so_in_the_chat(
     reply = turn.finish()
     assert reply.error is not None and "of free memory" in str(reply.error), str(reply.error)
     assert "litellm" not in str(reply.error) and turn.reply.attempts == 1, "refused once, never retried"
+
+
+def download(services: Services, user: UserPublic, repo_id: str) -> None:
+    job = services.local.download(user.id, repo_id)
+    wait_for(lambda: job.progress().state != "running", timeout=60)
+    assert job.progress().state == "done", job.progress().message
+
+
+def test_a_reply_queued_behind_another_says_so_and_stop_ends_either(
+    services: Services, alice: UserPublic, bob: UserPublic, repos: None
+) -> None:
+    """Two users, one model, one generation at a time: the second reply says how many are ahead; Stop takes it out
+    of the queue at once, and Stop on the first ends its generation, so the model is free for the next."""
+    for user in (alice, bob):
+        services.credentials.save(user.id, "huggingface", {"token": "hf_test_granted_token"})
+        download(services, user, GATED)
+    endless = Conversation(settings=GenerationSettings(max_tokens=MAX_TOKENS_LIMIT))  # bounded by the context only
+    first = services.chat.send(alice.id, endless, "Tell me everything", f"local/{GATED}")
+    try:
+        wait_for(lambda: bool(first.reply.text), timeout=60)
+        second = services.chat.send(bob.id, Conversation(), "Hi", f"local/{GATED}")
+        wait_for(lambda: second.reply.waiting() is not None)
+        assert second.reply.waiting() == "Waiting for the model (1 ahead). One reply runs at a time on this server."
+        assert services.local.waiting(GATED) == 1
+        stopped = second.finish()  # what the page's Stop does
+        assert services.local.waiting(GATED) == 0, "it left the queue at once"
+        assert stopped.interrupted and stopped.content == "" and second.reply.waiting() is None
+        assert not first.reply.settled, "the first reply goes on"
+    finally:
+        first.finish()
+    assert first.reply.stopped and first.reply.text
+    third = services.chat.send(bob.id, Conversation(settings=GenerationSettings(max_tokens=6)), "Hi", f"local/{GATED}")
+    wait_for(lambda: third.reply.settled, timeout=20)  # never behind the first: its generation ended with Stop
+    assert third.finish().completion_tokens == 6

@@ -20,6 +20,7 @@ from core.local.runtime import (
     memory_needed,
     runtime_of,
 )
+from core.local.seat import Seat
 from tests.fakes.tiny_models import GGUF_NAME, tiny_model
 
 RUNTIMES = ["transformers", "llama.cpp"]
@@ -186,6 +187,45 @@ def test_cancelling_a_queued_generation_takes_it_out_of_the_queue_at_once(pool: 
         assert "".join(third)
     finally:
         cancel_all(first, second, third)
+
+
+def test_a_seat_says_where_its_reply_waits_and_its_cancel_takes_it_out_of_the_queue(pool: ModelPool) -> None:
+    folder = tiny_model("llama.cpp")
+    first = pool.generate("tiny/model", folder, greedy(ENDLESS))
+    seat = Seat("tiny/model")
+    try:
+        first_piece(first)
+        assert seat.note() is None, "nothing seated yet"
+        with seat.bound():
+            second = pool.generate("tiny/model", folder, greedy(ENDLESS))
+        unseated = pool.generate("tiny/model", folder, greedy(2))  # made outside the binding: not this seat's
+        assert seat.note() == "Waiting for the model (1 ahead). One reply runs at a time on this server."
+        assert unseated.ahead() == 2
+        seat.cancel()
+        assert second.cancelled.is_set() and unseated.ahead() == 1 and seat.note() is None
+    finally:
+        cancel_all(first, second, unseated)
+
+
+def test_a_seat_cancelled_before_its_generation_exists_cancels_it_at_once(pool: ModelPool) -> None:
+    seat = Seat("tiny/model")
+    seat.cancel()  # Stop clicked while litellm was still preparing the call
+    with seat.bound():
+        generation = pool.generate("tiny/model", tiny_model("llama.cpp"), greedy(ENDLESS))
+    assert generation.cancelled.is_set()
+    assert list(generation) == [] and pool.waiting("tiny/model") == 0
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_conversation_longer_than_the_model_holds_is_refused_clearly(
+    loaded: dict[str, LoadedModel], runtime: str
+) -> None:
+    model = loaded[runtime]
+    long = ({"role": "user", "content": "fox " * 9000},)  # over both tiny models' context (4,096 and 8,192)
+    with pytest.raises(
+        LocalModelError, match=r"This conversation is too long for tiny/.* \(\d+ tokens; it holds \d+\)"
+    ):
+        list(model.generate(greedy(4, long)))
 
 
 def test_the_least_recently_used_model_is_unloaded_beyond_the_limit() -> None:

@@ -24,6 +24,7 @@ from core.chat.turn import Turn, TurnOptions
 from core.config import Settings
 from core.credentials.store import CredentialStore
 from core.errors import AppError, InvalidInput, UnknownModel, own_error
+from core.local.seat import Seat
 from core.models.target import ModelTarget, resolve_model
 from core.providers import client
 from core.providers.client import ChatRequest
@@ -46,6 +47,20 @@ class LocalGate(Protocol):
     """What chat asks before a local model answers (core/local's LocalModels, plugged in by services.py)."""
 
     def allow_chat(self, user_id: int, repo_id: str) -> None: ...
+
+
+def _seated(stream: Iterator[Any], seat: Seat) -> Iterator[Any]:
+    """The stream, its first step (where litellm asks the local provider for the generation) with `seat` bound."""
+    try:
+        with seat.bound():
+            first = next(stream, None)
+        if first is not None:
+            yield first
+            yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if callable(close):
+            close()  # closing litellm's stream ends the generation
 
 
 class ChatService:
@@ -170,15 +185,19 @@ class ChatService:
             return ReplyStream.failed(model_ref, error)
         spec, request = target.spec, _request(target, messages, generation)
         credentials, settings = self._credentials, self._settings
+        seat = Seat(target.model_id) if spec.runs_here else None  # its place in this server's queue
 
         def open_stream() -> Iterator[Any]:
             # The key is read here, on the thread that streams, and lives only as long as this call.
-            return client.stream_chat(spec, self._secrets(user_id, target), settings, request)
+            stream = client.stream_chat(spec, self._secrets(user_id, target), settings, request)
+            return stream if seat is None else _seated(stream, seat)
 
         options = ReplyOptions(
             retry=self._retry,
             on_settled=lambda reply: self._record_use(user_id, spec, reply.error),
             still_allowed=lambda: credentials.account_active(user_id),
+            waiting=seat.note if seat else None,
+            on_stop=seat.cancel if seat else None,
         )
         return ReplyStream(target.ref, target, open_stream, options)
 

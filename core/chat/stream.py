@@ -43,11 +43,14 @@ def price(target: ModelTarget, prompt_tokens: int | None, completion_tokens: int
 
 @dataclass(frozen=True)
 class ReplyOptions:
-    """How a reply retries, whom it tells once it has settled, and what says its account may still use the key."""
+    """How a reply retries, whom it tells once it has settled, what says its account may still use the key, and,
+    for a model that runs here, what it waits for (`waiting`) and how Stop reaches it while it waits (`on_stop`)."""
 
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     on_settled: Callable[[ReplyStream], None] | None = None
     still_allowed: Callable[[], bool] | None = None
+    waiting: Callable[[], str | None] | None = None
+    on_stop: Callable[[], None] | None = None
 
 
 class ReplyStream:
@@ -83,6 +86,7 @@ class ReplyStream:
         self._retry = options.retry
         self._on_settled = options.on_settled
         self._still_allowed = options.still_allowed
+        self._waiting, self._on_stop = options.waiting, options.on_stop
         self._usage: Any = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -200,9 +204,17 @@ class ReplyStream:
         if on_settled is not None:
             on_settled(self)
 
+    def waiting(self) -> str | None:
+        """What the reply waits for before its first text, in words (a queue on this server); None otherwise."""
+        if self._waiting is None or self._settled or self.first_token_at is not None:
+            return None
+        return self._waiting()
+
     def stop(self) -> None:
         """End the reply now (a no-op once it has settled): what arrived is kept, marked interrupted."""
         self._stop.set()
+        if self._on_stop is not None:
+            self._on_stop()  # a reply waiting its turn on this server leaves the queue now
         self._settle(stopped=True)
 
     def message(self) -> Message:

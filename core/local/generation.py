@@ -35,6 +35,7 @@ class Generation:
         self._ahead = ahead
         self._on_cancel: list[Callable[[], None]] = []
         self.cancelled = threading.Event()
+        self.loading = threading.Event()  # set while its model loads for it
         self.ended = threading.Event()
         self.prompt_tokens = 0
         self.completion_tokens = 0

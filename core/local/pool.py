@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.local.errors import LocalModelError
 from core.local.runtime import GIB, Generation, GenerationRequest, LoadedModel, load, memory_needed
+from core.local.seat import current_seat
 
 
 def available_memory() -> int:
@@ -53,12 +54,15 @@ class ModelPool:
         self._turns = threading.Condition()
 
     def generate(self, repo_id: str, folder: Path, request: GenerationRequest) -> Generation:
-        """Queue a generation: the model loads on its turn (LocalModelError, raised when iterating, if it cannot)."""
+        """Queue a generation: the model loads on its turn (LocalModelError, raised when iterating, if it cannot).
+        A seat bound by the caller (see `seat.py`) takes it."""
         ticket = _Ticket(repo_id, folder, request)
         with self._turns:
             self._queue.append(ticket)
         ticket.generation = Generation(ahead=lambda: self._ahead(ticket))
         ticket.generation.on_cancel(lambda: self._leave_if_waiting(ticket))
+        if (seat := current_seat()) is not None:
+            seat.take(ticket.generation)
         ticket.generation.begin(lambda _: self._serve(ticket))
         return ticket.generation
 
@@ -87,7 +91,7 @@ class ModelPool:
                 return
         try:
             if not ticket.generation.cancelled.is_set():
-                self._model(ticket.repo_id, ticket.folder).run(ticket.request, ticket.generation)
+                self._model(ticket).run(ticket.request, ticket.generation)
         finally:
             with self._turns:
                 self._queue.remove(ticket)
@@ -96,9 +100,10 @@ class ModelPool:
             for model in retired:
                 model.close()
 
-    def _model(self, repo_id: str, folder: Path) -> LoadedModel:
+    def _model(self, ticket: _Ticket) -> LoadedModel:
         """The loaded model, most recently used now; loaded after unloading the least recently used beyond the
         limit, if the memory it needs is free. Called only on the running turn."""
+        repo_id, folder = ticket.repo_id, ticket.folder
         with self._turns:
             if (model := self._models.get(repo_id)) is not None:
                 self._models.move_to_end(repo_id)
@@ -112,7 +117,11 @@ class ModelPool:
                 f"{repo_id} needs about {_gib(needed)} GiB of free memory; {_gib(free)} GiB are free. "
                 "Close another model or pick a smaller one."
             )
-        model = load(repo_id, folder, self.threads)
+        ticket.generation.loading.set()
+        try:
+            model = load(repo_id, folder, self.threads)
+        finally:
+            ticket.generation.loading.clear()
         with self._turns:
             self._models[repo_id] = model
         return model

@@ -13,7 +13,7 @@ from typing import Any
 import llama_cpp
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-from core.local.errors import LocalModelError
+from core.local.errors import LocalModelError, room_to_answer
 from core.local.folders import RuntimeName, gguf_file, memory_needed
 from core.local.generation import Generation, GenerationRequest
 
@@ -65,22 +65,13 @@ class LlamaCppModel:
         prompt = self._formatter(messages=messages).prompt  # type: ignore[arg-type]
         return len(self.llama.tokenize(prompt.encode(), add_bos=False, special=True))
 
-    def _max_tokens(self, prompt_tokens: int, wanted: int) -> int:
-        room = self.llama.n_ctx() - prompt_tokens
-        if room < 1:
-            raise LocalModelError(
-                f"This conversation is too long for {self.repo_id} ({prompt_tokens} tokens; it holds "
-                f"{self.llama.n_ctx()}). Start a new chat or shorten the message."
-            )
-        return min(wanted, room)
-
     def run(self, request: GenerationRequest, generation: Generation) -> None:
         """Generate into `generation` on this thread; each streamed chunk is one generated token."""
         messages = [dict(message) for message in request.messages]
         options: dict[str, Any] = {} if request.temperature is None else {"temperature": request.temperature}
         with self._lock:
             prompt_tokens = self.prompt_tokens(messages)
-            max_tokens = self._max_tokens(prompt_tokens, request.max_tokens)
+            max_tokens = room_to_answer(self.repo_id, prompt_tokens, self.llama.n_ctx(), request.max_tokens)
             stream = self.llama.create_chat_completion(
                 messages,  # type: ignore[arg-type]
                 stream=True,

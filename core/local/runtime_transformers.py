@@ -13,6 +13,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList, TextStreamer
 from transformers.utils import logging as transformers_logging
 
+from core.local.errors import room_to_answer
 from core.local.folders import RuntimeName
 from core.local.generation import Generation, GenerationRequest
 
@@ -74,6 +75,8 @@ class TransformersModel:
         model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16, trust_remote_code=False)
         self.model = model.to(self.device).eval()
         self.memory_bytes = int(self.model.get_memory_footprint())
+        # The positions the model was trained for: beyond them its replies fall apart (and the cache keeps growing).
+        self.context_tokens = int(getattr(self.model.config, "max_position_embeddings", 0) or 4096)
         self._lock = threading.Lock()  # one generation per model at a time
 
     def _encode(self, request: GenerationRequest) -> Any:
@@ -90,18 +93,17 @@ class TransformersModel:
         with self._lock, torch.inference_mode():
             encoded = self._encode(request)
             prompt_tokens = int(encoded["input_ids"].shape[1])
+            max_tokens = room_to_answer(self.repo_id, prompt_tokens, self.context_tokens, request.max_tokens)
             output = self.model.generate(
                 **encoded,
-                max_new_tokens=request.max_tokens,
+                max_new_tokens=max_tokens,
                 streamer=_Streamer(self.tokenizer, generation),
                 stopping_criteria=StoppingCriteriaList([_Cancelled(generation)]),
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
                 **_sampling(request),
             )
         completion_tokens = int(output.shape[1]) - prompt_tokens
-        generation.finish(
-            prompt_tokens, completion_tokens, "length" if completion_tokens >= request.max_tokens else "stop"
-        )
+        generation.finish(prompt_tokens, completion_tokens, "length" if completion_tokens >= max_tokens else "stop")
 
     def generate(self, request: GenerationRequest) -> Generation:
         return Generation.start(lambda generation: self.run(request, generation))

@@ -8,10 +8,13 @@ from the start, so nothing the last run drew there lingers while the reply strea
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core.chat.conversations import ConversationNotFound, Message
+from core.chat.stream import ReplyStream
 from core.chat.turn import Turn
 from core.errors import AppError
 from ui.chat import menu, messages
@@ -26,6 +29,35 @@ STOPPED = "Stopped. What arrived is kept."
 
 def stop_button(session: ChatSession, key: str) -> None:
     st.button("Stop", key=key, icon=":material/stop_circle:", on_click=session.notify, args=(STOPPED,))
+
+
+class WaitingNote:
+    """What a reply waits for before its first text (its place in this server's queue for a local model), kept
+    up to date while it is quiet and cleared as its text arrives."""
+
+    def __init__(self, reply: ReplyStream, slot: DeltaGenerator) -> None:
+        self.reply, self.slot, self.shown = reply, slot, None
+
+    def idle(self) -> None:
+        keep_responsive()
+        note = self.reply.waiting()
+        if note != self.shown:
+            self.shown = note
+            if note:
+                self.slot.caption(note)
+            else:
+                self.slot.empty()
+
+    def until_text(self, batches: Iterator[str]) -> Iterator[str]:
+        for text in batches:
+            self.clear()
+            yield text
+        self.clear()  # a reply that ended without text (stopped, failed) waits for nothing now
+
+    def clear(self) -> None:
+        if self.shown:
+            self.shown = None
+            self.slot.empty()
 
 
 def sent_now(session: ChatSession) -> tuple[str | None, bool]:
@@ -54,7 +86,8 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
         assistant = st.chat_message("assistant")
         # Placeholders from the start, so that nothing the last run drew there lingers while the reply streams; Stop
         # sits under the text until the reply's details take its place.
-        text_slot, details_slot = assistant.empty(), assistant.empty()
+        wait_slot, text_slot, details_slot = assistant.empty(), assistant.empty(), assistant.empty()
+        waiting = WaitingNote(turn.reply, wait_slot)
         menu_slot: DeltaGenerator | None = None  # in `above`, for the chat's menu, once its exports hold the reply
         below: tuple[DeltaGenerator, ...] = ()  # for Regenerate and the chat's totals
 
@@ -75,7 +108,7 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
             with details_slot:
                 stop_button(page.session, "chat_stop")
 
-        text_slot.write_stream(turn.batches(on_idle=keep_responsive, then=draw_the_rest))
+        text_slot.write_stream(waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
         reply = turn.finish()
     with details_slot.container():
         messages.details(reply)
