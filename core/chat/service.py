@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from core.chat.compare import Comparison, clean_model_refs
@@ -49,7 +49,7 @@ class LocalGate(Protocol):
     def allow_chat(self, user_id: int, repo_id: str) -> None: ...
 
 
-def _seated(stream: Iterator[Any], seat: Seat) -> Iterator[Any]:
+def _seated(stream: Generator[Any, None, None], seat: Seat) -> Iterator[Any]:
     """The stream, its first step (where litellm asks the local provider for the generation) with `seat` bound."""
     try:
         with seat.bound():
@@ -58,9 +58,7 @@ def _seated(stream: Iterator[Any], seat: Seat) -> Iterator[Any]:
             yield first
             yield from stream
     finally:
-        close = getattr(stream, "close", None)
-        if callable(close):
-            close()  # closing litellm's stream ends the generation
+        stream.close()  # closing litellm's stream ends the generation (also when this one is closed at `first`)
 
 
 class ChatService:

@@ -21,17 +21,12 @@ GATED_ANONYMOUS = (
 )
 
 
-def too_long(repo_id: str, prompt_tokens: int, holds: int) -> LocalModelError:
-    """A conversation whose prompt leaves the model no room to answer."""
-    return LocalModelError(
-        f"This conversation is too long for {repo_id} ({prompt_tokens} tokens; it holds {holds}). "
-        "Start a new chat or shorten the message."
-    )
-
-
 def room_to_answer(repo_id: str, prompt_tokens: int, holds: int, wanted: int) -> int:
-    """The most tokens the model can add after the prompt within its context (`too_long` when there is no room)."""
-    room = holds - prompt_tokens
-    if room < 1:
-        raise too_long(repo_id, prompt_tokens, holds)
-    return min(wanted, room)
+    """The most tokens the model can add after the prompt within its context (`holds` tokens); LocalModelError
+    when the conversation leaves it no room to answer."""
+    if holds - prompt_tokens < 1:
+        raise LocalModelError(
+            f"This conversation is too long for {repo_id} ({prompt_tokens} tokens; it holds {holds}). "
+            "Start a new chat or shorten the message."
+        )
+    return min(wanted, holds - prompt_tokens)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -151,7 +151,7 @@ def _completion(spec: ProviderSpec, settings: Settings, request: ChatRequest) ->
 
 def stream_chat(
     spec: ProviderSpec, values: Mapping[str, str], settings: Settings, request: ChatRequest
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """Stream a chat completion with the credential's `values`, its usage in the last chunk; litellm's chunks."""
     arguments = call_arguments(spec, values, settings)
     with secrets_in_use(secrets_of(spec, values)):

@@ -44,18 +44,6 @@ SHAPE = {
     "max_position_embeddings": 8192,
     "rms_norm_eps": 1e-5,
 }
-# SmolLM2-360M's shape (HuggingFaceTB/SmolLM2-360M-Instruct's config.json), which the benchmark builds with random
-# weights to measure the runtimes at a real model's cost per token.
-SMOLLM2_360M_SHAPE = {
-    "hidden_size": 960,
-    "intermediate_size": 2560,
-    "num_hidden_layers": 32,
-    "num_attention_heads": 15,
-    "num_key_value_heads": 5,
-    "max_position_embeddings": 8192,
-    "rms_norm_eps": 1e-5,
-}
-SMOLLM2_VOCAB = 49152
 SEED = 1234
 GGUF_NAME = "tiny-Q4_K_M.gguf"  # the tag is what the downloader picks by; the tensors inside are F32
 
@@ -91,25 +79,23 @@ def _unwanted(tokenizer: Any) -> list[int]:
     return ids
 
 
-def _model(tokenizer: Any, shape: dict[str, Any], vocab_size: int | None, init: float) -> Any:
-    """A random-weight Llama of `shape`; a `vocab_size` beyond the tokenizer's adds rows that are never chosen."""
+def _model(tokenizer: Any) -> Any:
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=max(vocab_size or 0, len(tokenizer)),
+        vocab_size=len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=False,
-        initializer_range=init,
-        **shape,
+        initializer_range=0.2,  # larger than usual, so greedy choices are clear-cut in bf16 too
+        **SHAPE,
     )
     torch.manual_seed(SEED)
     model = LlamaForCausalLM(config).eval()
     with torch.no_grad():
         model.lm_head.weight[_unwanted(tokenizer)] = 0.0
-        model.lm_head.weight[len(tokenizer) :] = 0.0
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -121,22 +107,15 @@ def _model(tokenizer: Any, shape: dict[str, Any], vocab_size: int | None, init: 
 
 @functools.cache
 def _built() -> tuple[Any, Any]:
-    # initializer_range larger than usual, so that greedy choices are clear-cut in bf16 too.
     tokenizer = _tokenizer()
-    return tokenizer, _model(tokenizer, SHAPE, None, init=0.2)
+    return tokenizer, _model(tokenizer)
 
 
-def build_llama(shape: dict[str, Any], vocab_size: int) -> tuple[Any, Any]:
-    """The tokenizer and a random-weight Llama of another shape (the benchmark's SmolLM2-360M), built anew."""
-    tokenizer = _tokenizer()
-    return tokenizer, _model(tokenizer, shape, vocab_size, init=0.02)
-
-
-def write_safetensors_llama(folder: Path, built: tuple[Any, Any] | None = None) -> Path:
-    """Save the tiny model (or `built`) as a transformers repo (model.safetensors, configs, tokenizer) in `folder`."""
+def write_safetensors_llama(folder: Path) -> Path:
+    """Save the tiny model as a transformers repo (model.safetensors, configs, tokenizer) in `folder`."""
     from transformers.utils import logging
 
-    tokenizer, model = built or _built()
+    tokenizer, model = _built()
     folder.mkdir(parents=True, exist_ok=True)
     logging.disable_progress_bar()  # a bar per save on the test output
     model.save_pretrained(folder)
@@ -153,19 +132,16 @@ def _permute(weights: Any, heads: int) -> Any:
     )
 
 
-def _tensors(model: Any, half: bool) -> dict[str, Any]:
-    """The weights under llama.cpp's names, as float32 numpy arrays (the matrices float16 when `half`)."""
-    import numpy
-
+def _tensors(model: Any) -> dict[str, Any]:
+    """The weights under llama.cpp's names, as float32 numpy arrays."""
     state = {name: value.detach().float().numpy() for name, value in model.state_dict().items()}
-    config = model.config
-    heads, kv_heads = config.num_attention_heads, config.num_key_value_heads
+    heads, kv_heads = SHAPE["num_attention_heads"], SHAPE["num_key_value_heads"]
     tensors = {
         "token_embd.weight": state["model.embed_tokens.weight"],
         "output_norm.weight": state["model.norm.weight"],
         "output.weight": state["lm_head.weight"],
     }
-    for n in range(config.num_hidden_layers):
+    for n in range(SHAPE["num_hidden_layers"]):
         layer = f"model.layers.{n}."
         tensors |= {
             f"blk.{n}.attn_q.weight": _permute(state[layer + "self_attn.q_proj.weight"], heads),
@@ -178,13 +154,10 @@ def _tensors(model: Any, half: bool) -> dict[str, Any]:
             f"blk.{n}.attn_norm.weight": state[layer + "input_layernorm.weight"],
             f"blk.{n}.ffn_norm.weight": state[layer + "post_attention_layernorm.weight"],
         }
-    if half:  # llama.cpp keeps norms in float32
-        tensors = {name: t.astype(numpy.float16) if t.ndim == 2 else t for name, t in tensors.items()}
     return tensors
 
 
-def _add_vocabulary(writer: Any, tokenizer: Any, vocab_size: int) -> None:
-    """The tokenizer's vocabulary, padded to `vocab_size` with reserved control tokens (as Llama 3 has)."""
+def _add_vocabulary(writer: Any, tokenizer: Any) -> None:
     import json
 
     import gguf
@@ -192,10 +165,8 @@ def _add_vocabulary(writer: Any, tokenizer: Any, vocab_size: int) -> None:
     backend = json.loads(tokenizer.backend_tokenizer.to_str())
     by_id = {index: token for token, index in tokenizer.get_vocab().items()}
     tokens = [by_id[index] for index in range(len(by_id))]
-    padding = [f"<|reserved_{n}|>" for n in range(vocab_size - len(tokens))]
-    special = set(SPECIAL_TOKENS) | set(padding)
-    tokens += padding
     merges = [m if isinstance(m, str) else " ".join(m) for m in backend["model"]["merges"]]
+    special = set(SPECIAL_TOKENS)
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("gpt-2")  # the GPT-2 split regex, which tokenizers' ByteLevel pre-tokenizer uses
     writer.add_token_list(tokens)
@@ -207,29 +178,27 @@ def _add_vocabulary(writer: Any, tokenizer: Any, vocab_size: int) -> None:
     writer.add_chat_template(CHAT_TEMPLATE)
 
 
-def write_gguf_llama(path: Path, built: tuple[Any, Any] | None = None, half: bool = False) -> Path:
-    """Write the tiny model (the safetensors one's weights and vocabulary; or `built`) as a llama-architecture GGUF
-    file: float32, or float16 matrices when `half` (what llama.cpp's quantizer starts from)."""
+def write_gguf_llama(path: Path) -> Path:
+    """Write the tiny model (the safetensors one's weights and vocabulary) as a llama-architecture GGUF file."""
     import gguf
 
-    tokenizer, model = built or _built()
-    config = model.config
+    tokenizer, model = _built()
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("tiny llama")
-    writer.add_context_length(config.max_position_embeddings)
-    writer.add_embedding_length(config.hidden_size)
-    writer.add_block_count(config.num_hidden_layers)
-    writer.add_feed_forward_length(config.intermediate_size)
-    writer.add_head_count(config.num_attention_heads)
-    writer.add_head_count_kv(config.num_key_value_heads)
-    writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
-    writer.add_rope_freq_base(float(config.rope_parameters["rope_theta"]))
-    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
-    writer.add_vocab_size(config.vocab_size)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if half else gguf.LlamaFileType.ALL_F32)
-    _add_vocabulary(writer, tokenizer, config.vocab_size)
-    for name, array in _tensors(model, half).items():
+    writer.add_context_length(SHAPE["max_position_embeddings"])
+    writer.add_embedding_length(SHAPE["hidden_size"])
+    writer.add_block_count(SHAPE["num_hidden_layers"])
+    writer.add_feed_forward_length(SHAPE["intermediate_size"])
+    writer.add_head_count(SHAPE["num_attention_heads"])
+    writer.add_head_count_kv(SHAPE["num_key_value_heads"])
+    writer.add_rope_dimension_count(SHAPE["hidden_size"] // SHAPE["num_attention_heads"])
+    writer.add_rope_freq_base(float(model.config.rope_parameters["rope_theta"]))
+    writer.add_layer_norm_rms_eps(SHAPE["rms_norm_eps"])
+    writer.add_vocab_size(len(tokenizer))
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    _add_vocabulary(writer, tokenizer)
+    for name, array in _tensors(model).items():
         writer.add_tensor(name, array)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -41,12 +41,11 @@ class WaitingNote:
     def idle(self) -> None:
         keep_responsive()
         note = self.reply.waiting()
-        if note != self.shown:
+        if not note:
+            self.clear()
+        elif note != self.shown:
             self.shown = note
-            if note:
-                self.slot.caption(note)
-            else:
-                self.slot.empty()
+            self.slot.caption(note)
 
     def until_text(self, batches: Iterator[str]) -> Iterator[str]:
         for text in batches:
