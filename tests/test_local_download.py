@@ -14,6 +14,7 @@ from core.accounts.users import UserPublic
 from core.local.download import STOPPED, DownloadJob, Downloads, clean_orphans, partial_files
 from core.local.library import LocalLibrary
 from core.local.plan import DownloadPlan, plan_download
+from core.providers.hub import HubError
 from core.services import Services
 from tests.fakes.hub import FakeHub
 from tests.helpers import wait_for
@@ -143,6 +144,39 @@ def test_two_users_asking_for_the_same_repo_share_one_job(
     second = started(downloads, services, bob)
     assert second is first and first.user_ids == [alice.id, bob.id]
     assert downloads.jobs() == [first] and downloads.job(REPO) is first
+
+
+def download_children() -> set[int]:
+    """This process's download children that are still running (not yet reaped, not zombies)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"core.local.download_worker" in cmdline:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_a_prepared_process_takes_the_download_and_a_refused_plan_ends_it(
+    services: Services, hub: FakeHub, downloads: Downloads, alice: UserPublic, big_repo: bytes
+) -> None:
+    before = download_children()
+    downloads.prepare()
+    (prepared,) = download_children() - before
+    downloads.prepare()  # one is enough
+    assert download_children() - before == {prepared}
+    job = started(downloads, services, alice)
+    assert job.pid == prepared
+    assert job.finished.wait(60) and job.progress().state == "done"
+
+    services.credentials.save(alice.id, "huggingface", {"token": TOKEN})
+    with pytest.raises(HubError):
+        services.local.download(alice.id, "tiny/no-such-model")
+    wait_for(lambda: download_children() == before)
+    assert services.local.jobs(alice.id) == []
 
 
 def test_a_dropped_connection_fails_with_a_worded_message(

@@ -82,6 +82,18 @@ def _child_environment() -> dict[str, str]:
     return environment | {"HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
 
 
+def spawn_worker() -> subprocess.Popen[bytes]:
+    """A download process, importing huggingface_hub while it waits on stdin for its request."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.local.download_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT,
+        env=_child_environment(),
+    )
+
+
 class DownloadJob:
     """One repo's download: its plan, who asked for it, and its progress (read with `progress()`)."""
 
@@ -116,8 +128,8 @@ class DownloadJob:
             self._progress = replace(self._progress, **changes)  # type: ignore[arg-type]
             return True
 
-    def launch(self, token: str | None, settings: Settings) -> None:
-        """Start the child process and hand it the request (the token included) over stdin."""
+    def launch(self, token: str | None, settings: Settings, process: subprocess.Popen[bytes] | None = None) -> None:
+        """Hand the request (the token included) over stdin to `process`, a child from `spawn_worker`, or a new one."""
         request = {
             "repo_id": self.repo_id,
             "folder": str(self.plan.folder),
@@ -126,14 +138,7 @@ class DownloadJob:
             "token": token,
         }
         self.plan.folder.mkdir(parents=True, exist_ok=True)
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "core.local.download_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            cwd=PROJECT_ROOT,
-            env=_child_environment(),
-        )
+        self._process = process or spawn_worker()
         assert self._process.stdin is not None
         self._stdin = self._process.stdin
         self._stdin.write(json.dumps(request).encode() + b"\n")
@@ -193,8 +198,11 @@ class DownloadJob:
         """Sample the disk until the child ends (or the job is cancelled); the child's exit code."""
         assert self._process is not None
         last = (time.monotonic(), self.progress().done_bytes)
-        while self._process.poll() is None and not self.finished.wait(POLL_SECONDS):
-            last = self._sample(last)
+        while not self.finished.is_set():
+            try:
+                return self._process.wait(POLL_SECONDS)  # returns the moment the child ends, not a poll later
+            except subprocess.TimeoutExpired:
+                last = self._sample(last)
         return self._process.wait()
 
     def _finish(self, library: LocalLibrary, code: int) -> None:
@@ -208,28 +216,58 @@ class DownloadJob:
             self._set(state="failed", message=self._failure(self._process), speed=0.0, eta_seconds=None)
 
 
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Close an unused download process's stdin (it exits on that), and reap it."""
+    if process.stdin is not None:
+        process.stdin.close()
+    try:
+        process.wait(CANCEL_WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Downloads:
     """Every download on this server, one per repo whoever started it; shared by all sessions of the process."""
 
     def __init__(self, settings: Settings, library: LocalLibrary) -> None:
         self._settings, self._library = settings, library
         self._jobs: dict[str, DownloadJob] = {}
+        self._spare: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Start a download process ahead of its plan: its start-up (about 0.4 s of imports) overlaps the checks
+        with the Hub, and `start` hands it the request."""
+        with self._lock:
+            if self._spare is None or self._spare.poll() is not None:
+                self._spare = spawn_worker()
+
+    def discard_prepared(self) -> None:
+        """End the process `prepare` started, when no download follows (the plan was refused)."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            _end(spare)
 
     def start(self, user_id: int, plan: DownloadPlan, token: str | None) -> DownloadJob:
         """Start the plan's download, or join the one already running for the repo (whoever started it)."""
         with self._lock:
             job = self._jobs.get(plan.repo_id)
+            spare, self._spare = self._spare, None
             if job is not None and job.running:
                 if user_id not in job.user_ids:
                     job.user_ids.append(user_id)
-                return job
-            for path in partial_files(plan.folder):  # a killed try's parts: they restart from byte 0 anyway
-                path.unlink(missing_ok=True)
-            job = DownloadJob(plan, user_id)
-            job.launch(token, self._settings)
-            self._jobs[plan.repo_id] = job
-        threading.Thread(target=job.monitor, args=(self._library,), name="download", daemon=True).start()
+            else:
+                for path in partial_files(plan.folder):  # a killed try's parts: they restart from byte 0 anyway
+                    path.unlink(missing_ok=True)
+                job = DownloadJob(plan, user_id)
+                job.launch(token, self._settings, spare if spare is not None and spare.poll() is None else None)
+                self._jobs[plan.repo_id] = job
+                spare = None
+                threading.Thread(target=job.monitor, args=(self._library,), name="download", daemon=True).start()
+        if spare is not None:  # joined a running download: the prepared process is not needed
+            _end(spare)
         return job
 
     def job(self, repo_id: str) -> DownloadJob | None:

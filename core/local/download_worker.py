@@ -48,7 +48,12 @@ def download(request: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    request = json.loads(sys.stdin.readline())
+    import huggingface_hub  # noqa: F401  # before the request: a prepared process imports while the parent plans
+
+    line = sys.stdin.readline()
+    if not line:  # not needed after all
+        return 0
+    request = json.loads(line)
     threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
     token = request.get("token")
     try:

@@ -52,7 +52,12 @@ class LocalModels:
 
     def download(self, user_id: int, repo_id: str, quantization: str | None = None) -> DownloadJob:
         """Plan again (access may have changed) and start the download, or join the one already running."""
-        plan = self.plan(user_id, repo_id, quantization)
+        self.downloads.prepare()  # the download's process starts while the plan is checked
+        try:
+            plan = self.plan(user_id, repo_id, quantization)
+        except BaseException:
+            self.downloads.discard_prepared()
+            raise
         self.library.add_user(user_id, plan.repo_id)
         return self.downloads.start(user_id, plan, self._token(user_id))
 
