@@ -1,6 +1,6 @@
 # make run  — install and start the app on its embedded default (SQLite in ./data)
 # make test — install what tests need (Python packages, Debian's chromium), audit the packages, run the whole suite
-# make bench — the speed figures of bench/README.md (a few minutes; not part of make test)
+# make bench — the speed figures of bench/README.md (about 10 minutes; not part of make test)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -43,9 +43,11 @@ audit: $(VENV)/.dev-installed
 test: $(VENV)/.dev-installed browser lint audit
 	$(BIN)/python -m pytest
 
-# BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help.
+# BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help and python -m bench.local --help.
+# The local-model rows build two random-weight models of SmolLM2-360M's size once, into bench/.models (about 1 GB).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run --markdown $(BENCH_ARGS)
+	$(BIN)/python -m bench.local --markdown $(LOCAL_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

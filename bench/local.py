@@ -1,160 +1,500 @@
-"""Local models: tokens per second and time to first text through litellm's `local/` path (the app's Chat path
-below the page) versus the runtime called directly, per runtime, on the same model, taking turns; medians.
+"""Local models: tokens per second, time to first token, CPU per token and memory through the app's Chat path
+versus the runtime called directly, per runtime, on the same model; and download throughput through the app
+versus a plain `snapshot_download`, from the same throttled fake Hub.
 
-    python -m bench.local [--runs 15] [--tokens 200] [--threads 0] [--runtime transformers,llama.cpp] [--folder PATH]
+    python -m bench.local [--runs 5] [--tokens 48] [--shape smollm2-360m] [--only generation,download] [--markdown]
 
-Without --folder it runs the tests' tiny models (64 wide, 2 layers), where a token costs well under a millisecond,
-so any per-token overhead of the app's path shows at its largest. With --folder (a downloaded model folder, e.g.
-data/models/HuggingFaceTB/SmolLM2-360M-Instruct-GGUF) it measures that model with the runtime its files need.
+Each path runs in a process of its own (`python -m bench.local --serve PATH`), holding its own copy of the model,
+and the processes take turns, one reply at a time: llama.cpp's and torch's thread teams belong to the thread that
+first drives them, so two paths driving one model from different threads slow each other down (here llama.cpp
+fell from 46 to 28 tokens/s after a second thread had used it), which is no figure of either path.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.measure import interleave
-from core.local.pool import ModelPool
-from core.local.provider import register
-from core.local.runtime import GenerationRequest, LoadedModel, runtime_of
-from core.providers.client import litellm
+from bench.models import RUNTIMES, SHAPES, model_folder
+from tests.fakes.hub import DEFAULT_TOKENS
 
+ROOT = Path(__file__).resolve().parent.parent
 REPO = "bench/model"
-MESSAGES = ({"role": "user", "content": "Write a short story about a lighthouse keeper."},)
-Result = tuple[float, float, int]  # seconds to the first text, seconds in all, tokens generated
+PROMPT = "Write a short story about a lighthouse keeper."
+MESSAGES = ({"role": "user", "content": PROMPT},)
+PATHS = {
+    "direct": "runtime called directly",
+    "pool": "app: the model pool, below litellm",
+    "litellm": "app: litellm.completion(local/…)",
+    "core": "app: Chat's core, send → saved",
+}
+GROUPS = ("generation", "download")
+DOWNLOAD_TOKEN = next(iter(DEFAULT_TOKENS))  # a read token the fake Hub knows
+TARGET_RATIO = 0.9
+MIB = 1024 * 1024
+
+Table = tuple[list[str], list[list[str]]]
 
 
-def direct_llama(model: Any, tokens: int) -> Result:
-    """llama-cpp-python as its README streams a chat: create_chat_completion(stream=True)."""
-    start, first, count = time.perf_counter(), None, 0
-    for chunk in model.llama.create_chat_completion(
-        [dict(m) for m in MESSAGES], stream=True, max_tokens=tokens, temperature=0
-    ):
-        if "content" in chunk["choices"][0]["delta"]:
-            count += 1
-            first = first or time.perf_counter()
-    return (first or start) - start, time.perf_counter() - start, count
+@dataclass(frozen=True)
+class Reply:
+    """One generated reply: seconds to its first text and in all, tokens, and the CPU seconds its process spent."""
+
+    ttft: float
+    total: float
+    tokens: int
+    cpu: float
 
 
-def direct_transformers(model: Any, tokens: int) -> Result:
-    """transformers as its docs stream: generate() on a thread, a TextIteratorStreamer read on this one."""
-    from transformers import TextIteratorStreamer
+# The paths, each run in a process of its own ------------------------------------------------------------------
 
-    start, first = time.perf_counter(), None
-    encoded = model.tokenizer.apply_chat_template(
-        [dict(m) for m in MESSAGES], add_generation_prompt=True, return_dict=True, return_tensors="pt"
-    ).to(model.device)
-    streamer = TextIteratorStreamer(model.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    output: list[Any] = []
-    options = {"max_new_tokens": tokens, "do_sample": False, "streamer": streamer, "temperature": None, "top_p": None}
-    worker = threading.Thread(target=lambda: output.append(model.model.generate(**encoded, **options)))
-    worker.start()
-    for _text in streamer:
+
+def rss_mib() -> float:
+    """This process's resident memory."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed(generate: Callable[[], Iterator[Any]], count: Callable[[], int]) -> Reply:
+    start, cpu, first = time.perf_counter(), time.process_time(), None
+    for _ in generate():
         first = first or time.perf_counter()
-    worker.join()
-    return (first or start) - start, time.perf_counter() - start, output[0].shape[1] - encoded["input_ids"].shape[1]
+    total = time.perf_counter() - start
+    return Reply((first or start + total) - start, total, count(), time.process_time() - cpu)
 
 
-def through_litellm(tokens: int) -> Result:
-    """The app's path: litellm.completion(model="local/...", stream=True) → LocalLLM → ModelPool → runtime."""
-    start, first, usage = time.perf_counter(), None, None
-    stream = litellm().completion(
-        model=f"local/{REPO}",
-        messages=list(MESSAGES),
-        stream=True,
-        stream_options={"include_usage": True},
-        max_tokens=tokens,
-        temperature=0,
-        api_key="unused",
-    )
-    try:
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                first = first or time.perf_counter()
-            usage = getattr(chunk, "usage", None) or usage
-    finally:
-        stream.close()
-    return (first or start) - start, time.perf_counter() - start, usage.completion_tokens if usage else 0
+class DirectLlama:
+    """llama-cpp-python as its README streams a chat, loaded as the app loads it (context, threads)."""
 
+    def __init__(self, folder: Path, threads: int) -> None:
+        import llama_cpp
 
-def through_pool(pool: ModelPool, folder: Path, tokens: int) -> Result:
-    """The app's path without litellm: the pool's queue, a Generation and its worker thread."""
-    start, first = time.perf_counter(), None
-    generation = pool.generate(REPO, folder, GenerationRequest(MESSAGES, tokens, 0))
-    for _text in generation:
-        first = first or time.perf_counter()
-    return (first or start) - start, time.perf_counter() - start, generation.completion_tokens
+        from core.local.folders import gguf_file
+        from core.local.runtime_llamacpp import CONTEXT_TOKENS
 
-
-def measure(model: LoadedModel, pool: ModelPool, folder: Path, args: argparse.Namespace) -> dict[str, list[Result]]:
-    direct = direct_llama if model.runtime == "llama.cpp" else direct_transformers
-    tokens = args.tokens
-    paths: dict[str, Callable[[], Result]] = {
-        "direct": lambda: direct(model, tokens),
-        "pool": lambda: through_pool(pool, folder, tokens),
-        "litellm local/": lambda: through_litellm(tokens),
-    }
-    results: dict[str, list[Result]] = {name: [] for name in paths}
-
-    def recorder(name: str) -> Callable[[], Any]:
-        def one() -> Any:
-            results[name].append(paths[name]())
-
-        return one
-
-    interleave({name: recorder(name) for name in paths}, args.runs, warmup=2)
-    return {name: found[2:] for name, found in results.items()}  # the warm-up rounds dropped
-
-
-def report(label: str, results: dict[str, list[Result]]) -> None:
-    def rate(found: list[Result]) -> float:
-        return statistics.median(n / total for _, total, n in found)
-
-    def ttft(found: list[Result]) -> float:
-        return statistics.median(first for first, _, _ in found) * 1000
-
-    base_rate, base_ttft = rate(results["direct"]), ttft(results["direct"])
-    print(f"\n{label}")
-    print(f"{'path':<16} {'tok/s':>9} {'ratio':>7} {'TTFT ms':>9} {'ratio':>7} {'tokens':>7}")
-    for name, found in results.items():
-        print(
-            f"{name:<16} {rate(found):9.1f} {rate(found) / base_rate:7.1%} {ttft(found):9.2f} "
-            f"{base_ttft / max(ttft(found), 1e-9):7.1%} {found[0][2]:7d}"
+        self.llama = llama_cpp.Llama(
+            model_path=str(gguf_file(folder)), n_ctx=CONTEXT_TOKENS, n_threads=threads, verbose=False
         )
 
+    def reply(self, tokens: int) -> Reply:
+        count = [0]
 
-def folders(args: argparse.Namespace) -> list[Path]:
-    if args.folder:
-        return [Path(f) for f in args.folder]
-    from tests.fakes.tiny_models import tiny_model
+        def generate() -> Iterator[Any]:
+            stream = self.llama.create_chat_completion(
+                [dict(m) for m in MESSAGES],  # type: ignore[misc]
+                stream=True,
+                max_tokens=tokens,
+                temperature=0,
+            )
+            for chunk in stream:
+                if "content" in chunk["choices"][0]["delta"]:  # type: ignore[index]
+                    count[0] += 1
+                    yield chunk
 
-    return [tiny_model(runtime) for runtime in args.runtime.split(",")]
+        return timed(generate, lambda: count[0])
+
+
+class DirectTransformers:
+    """transformers as its docs stream: generate() on a thread, a TextIteratorStreamer read on this one; bf16."""
+
+    def __init__(self, folder: Path, threads: int) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        torch.set_num_threads(threads)
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).eval()
+
+    def reply(self, tokens: int) -> Reply:
+        from transformers import TextIteratorStreamer
+
+        output: list[Any] = []
+        encoded = self.tokenizer.apply_chat_template(
+            [dict(m) for m in MESSAGES], add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        )
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        options = {"max_new_tokens": tokens, "do_sample": False, "streamer": streamer}
+
+        def generate() -> Iterator[Any]:
+            worker = threading.Thread(target=lambda: output.append(self.model.generate(**encoded, **options)))
+            worker.start()
+            yield from streamer
+            worker.join()
+
+        return timed(generate, lambda: output[0].shape[1] - encoded["input_ids"].shape[1])
+
+
+class ThroughPool:
+    """The app's runtime side without litellm: ModelPool's queue, a Generation and its worker thread."""
+
+    def __init__(self, folder: Path, threads: int) -> None:
+        from core.local.pool import ModelPool
+
+        self.folder, self.pool = folder, ModelPool(max_loaded=1, threads=threads)
+        self.reply(1)  # loads the model
+
+    def reply(self, tokens: int) -> Reply:
+        from core.local.runtime import GenerationRequest
+
+        generation = self.pool.generate(REPO, self.folder, GenerationRequest(MESSAGES, tokens, 0))
+        reply = timed(lambda: iter(generation), lambda: 0)
+        return Reply(reply.ttft, reply.total, generation.completion_tokens, reply.cpu)
+
+
+class ThroughLitellm:
+    """The app's model call: litellm.completion(model="local/...", stream=True) → LocalLLM → ModelPool → runtime."""
+
+    def __init__(self, folder: Path, threads: int) -> None:
+        from core.local.pool import ModelPool
+        from core.local.provider import register
+        from core.local.runtime import GenerationRequest
+        from core.providers.client import litellm
+
+        self.pool = ModelPool(max_loaded=1, threads=threads)
+        register(self.pool, lambda _repo: folder)
+        for _ in self.pool.generate(REPO, folder, GenerationRequest(MESSAGES, 1, 0)):  # loads the model
+            pass
+        self.litellm = litellm()
+
+    def reply(self, tokens: int) -> Reply:
+        usage: list[Any] = [None]
+
+        def generate() -> Iterator[Any]:
+            stream = self.litellm.completion(
+                model=f"local/{REPO}",
+                messages=list(MESSAGES),
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=tokens,
+                temperature=0,
+                api_key="unused",
+            )
+            try:
+                for chunk in stream:
+                    usage[0] = getattr(chunk, "usage", None) or usage[0]
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        yield chunk
+            finally:
+                stream.close()
+
+        return timed(generate, lambda: usage[0].completion_tokens if usage[0] else 0)
+
+
+class ThroughCore:
+    """What the Chat page asks of core: `services.chat.send` → batches → the reply saved, for a user who has the
+    model among their local models (a fresh database in a temporary data folder)."""
+
+    def __init__(self, folder: Path, threads: int) -> None:
+        data = Path(tempfile.mkdtemp(prefix="bench-local-"))
+        os.environ |= {"APP_DATA_DIR": str(data), "APP_SECRETS_FILE": str(data / "none.toml")}
+        os.environ |= {"APP_LOCAL_THREADS": str(threads)}
+        from core.config import load_settings
+        from core.security.crypto import generate_master_key
+        from core.services import open_services
+
+        os.environ["APP_MASTER_KEY"] = generate_master_key()
+        self.services = open_services(load_settings())
+        self.user = self.services.users.add("bench", "Bench User", "bench@example.com", "a bench password 1")
+        library = self.services.local.library
+        library.folder_for(REPO).parent.mkdir(parents=True, exist_ok=True)
+        library.folder_for(REPO).symlink_to(folder.resolve(), target_is_directory=True)
+        library.record(REPO, runtime_name(folder), 0, self.user.id)
+        library.add_user(self.user.id, REPO)
+        self.reply(1)  # loads the model
+
+    def reply(self, tokens: int) -> Reply:
+        from core.chat.conversations import Conversation, GenerationSettings
+
+        conversation = Conversation(settings=GenerationSettings(temperature=0, max_tokens=tokens))
+        turn = self.services.chat.send(self.user.id, conversation, PROMPT, f"local/{REPO}")
+        reply = timed(turn.batches, lambda: 0)
+        message = turn.finish()
+        if message.error:
+            raise RuntimeError(f"the local reply failed: {message.error}")
+        return Reply(reply.ttft, reply.total, message.completion_tokens or 0, reply.cpu)
+
+
+def runtime_name(folder: Path) -> str:
+    from core.local.runtime import runtime_of
+
+    return runtime_of(folder)
+
+
+SERVED: dict[str, Callable[[Path, int], Any]] = {
+    "direct-transformers": DirectTransformers,
+    "direct-llama.cpp": DirectLlama,
+    "pool": ThroughPool,
+    "litellm": ThroughLitellm,
+    "core": ThroughCore,
+}
+
+
+def serve(path: str, folder: Path, threads: int) -> None:
+    """The child: load, say how much memory that took, then one reply per line of stdin (its max tokens)."""
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    threads = threads or os.cpu_count() or 1
+    before, start = rss_mib(), time.perf_counter()
+    key = f"direct-{runtime_name(folder)}" if path == "direct" else path
+    runner = SERVED[key](folder, threads)
+    runner.reply(1)  # every path has generated once (weights paged in, buffers allocated) before its memory is read
+    print(json.dumps({"rss": rss_mib(), "rss_before": before, "load": time.perf_counter() - start}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(runner.reply(int(line)).__dict__), flush=True)
+
+
+# The parent ---------------------------------------------------------------------------------------------------
+
+
+class Worker:
+    """One path's process; `loaded` is what it reported after loading the model."""
+
+    def __init__(self, path: str, folder: Path, threads: int) -> None:
+        command = [sys.executable, "-m", "bench.local", "--serve", path, "--folder", str(folder)]
+        command += ["--threads", str(threads)]
+        self.process = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        self.loaded = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"a benchmark worker ended (exit code {self.process.wait()})")
+        return dict(json.loads(line))
+
+    def reply(self, tokens: int) -> Reply:
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"{tokens}\n")
+        self.process.stdin.flush()
+        return Reply(**self._read())
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    runtime: str
+    path: str
+    replies: list[Reply]
+    loaded: Mapping[str, float]
+
+    def median(self, figure: Callable[[Reply], float]) -> float:
+        values = sorted(figure(r) for r in self.replies)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    @property
+    def rate(self) -> float:
+        return self.median(lambda r: r.tokens / r.total)
+
+    @property
+    def ttft_ms(self) -> float:
+        return self.median(lambda r: r.ttft) * 1000
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.median(lambda r: r.cpu / max(r.tokens, 1)) * 1000
+
+    def spread(self, figure: Callable[[Reply], float], digits: int) -> str:
+        values = [figure(r) for r in self.replies]
+        return f"{min(values):.{digits}f}–{max(values):.{digits}f}"
+
+
+def measure_generation(runtime: str, folder: Path, args: argparse.Namespace) -> list[GenerationRow]:
+    """Every path on one model, each in its process, taking turns reply by reply."""
+    print(f"  loading {folder} ({runtime}) in {len(PATHS)} processes", file=sys.stderr, flush=True)
+    workers = {path: Worker(path, folder, args.threads) for path in PATHS}
+    try:
+        replies = interleave({path: (lambda p=path: workers[p].reply(args.tokens)) for path in PATHS}, args.runs, 1)
+        for path, found in replies.items():
+            if any(r.tokens != args.tokens for r in found):
+                raise RuntimeError(f"{path} generated {[r.tokens for r in found]} tokens, not {args.tokens} each")
+        return [GenerationRow(runtime, path, replies[path], workers[path].loaded) for path in PATHS]
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
+# Downloads ----------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def fake_hub(size: int, rate: int) -> Iterator[str]:
+    """`bench.fake_hub` in a process of its own, serving one repo of `size` bytes at `rate` bytes/s; its URL."""
+    command = [sys.executable, "-m", "bench.fake_hub", "--repo", REPO, "--bytes", str(size), "--rate", str(rate)]
+    child = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    try:
+        assert child.stdout is not None
+        yield json.loads(child.stdout.readline())["url"]
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(timeout=10)
+
+
+def measure_downloads(args: argparse.Namespace) -> dict[str, list[float]]:
+    """Seconds per download of the same repo: the app's (plan, child process, progress from the disk, recorded)
+    versus `snapshot_download` called in this process; each into an empty folder."""
+    size, rate = int(args.download_mib * MIB), int(args.rate_mib * MIB)
+    with tempfile.TemporaryDirectory(prefix="bench-download-") as tmp, fake_hub(size, rate) as url:
+        os.environ |= {"HF_ENDPOINT": url, "HF_HUB_DISABLE_TELEMETRY": "1", "APP_DATA_DIR": f"{tmp}/data"}
+        os.environ |= {"APP_SECRETS_FILE": f"{tmp}/none.toml"}
+        from huggingface_hub import snapshot_download
+
+        from core.config import load_settings
+        from core.security.crypto import generate_master_key
+        from core.services import open_services
+
+        os.environ["APP_MASTER_KEY"] = generate_master_key()
+        services = open_services(load_settings())
+        user = services.users.add("bench", "Bench User", "bench@example.com", "a bench password 1")
+        services.credentials.save(user.id, "huggingface", {"token": DOWNLOAD_TOKEN})
+
+        def plain() -> float:
+            start, folder = time.perf_counter(), Path(tmp) / "plain"
+            snapshot_download(REPO, local_dir=folder, cache_dir=f"{tmp}/cache", token=DOWNLOAD_TOKEN, endpoint=url)
+            elapsed = time.perf_counter() - start
+            shutil.rmtree(folder)
+            shutil.rmtree(Path(tmp) / "cache")
+            return elapsed
+
+        def app() -> float:
+            start = time.perf_counter()
+            job = services.local.download(user.id, REPO)
+            job.finished.wait()
+            elapsed = time.perf_counter() - start
+            if job.progress().state != "done":
+                raise RuntimeError(f"the app's download ended {job.progress().state}: {job.progress().message}")
+            services.local.remove(user.id, REPO)
+            return elapsed
+
+        print(f"  downloading {args.download_mib:g} MiB at {args.rate_mib:g} MiB/s", file=sys.stderr, flush=True)
+        return interleave({"plain": plain, "app": app}, args.download_runs, warmup=0)
+
+
+# The report ---------------------------------------------------------------------------------------------------
+
+
+def generation_table(rows: list[GenerationRow]) -> Table:
+    body = []
+    for row in rows:
+        body.append(
+            [
+                f"{row.runtime}, {PATHS[row.path]}",
+                f"{row.rate:.1f} ({row.spread(lambda r: r.tokens / r.total, 1)})",
+                f"{row.ttft_ms:.1f} ms ({row.spread(lambda r: r.ttft * 1000, 1)})",
+                f"{row.cpu_ms:.1f} ms",
+                f"{row.loaded['rss']:.0f} MiB",
+                str(len(row.replies)),
+            ]
+        )
+    header = ["Path", "Tokens/s (min–max)", "Time to first token", "CPU per token", "RSS after load", "Runs"]
+    return header, body
+
+
+def download_table(seconds: Mapping[str, list[float]], args: argparse.Namespace) -> Table:
+    labels = {"plain": "snapshot_download called directly", "app": "app: plan, download in a child, progress, record"}
+    body = []
+    for name, found in seconds.items():
+        rates = [args.download_mib / s for s in found]
+        body.append([labels[name], f"{median(rates):.1f} MiB/s ({min(rates):.1f}–{max(rates):.1f})"])
+        body[-1] += [f"{median(found):.2f} s", str(len(found))]
+    return [
+        f"Download of {args.download_mib:g} MiB, served at {args.rate_mib:g} MiB/s",
+        "Throughput",
+        "Time",
+        "Runs",
+    ], body
+
+
+def median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
+
+
+def targets(rows: list[GenerationRow], seconds: Mapping[str, list[float]] | None) -> Table:
+    body = []
+
+    def check(name: str, ratio: float) -> None:
+        body.append([name, f"{ratio:.1%}", f"≥ {TARGET_RATIO:.0%}", "yes" if ratio >= TARGET_RATIO else "no"])
+
+    by = {(row.runtime, row.path): row for row in rows}
+    for runtime in dict.fromkeys(row.runtime for row in rows):
+        direct, chat = by[(runtime, "direct")], by[(runtime, "core")]
+        check(f"{runtime}: tokens/s through Chat's core over the runtime direct", chat.rate / direct.rate)
+        check(f"{runtime}: time to first token, runtime direct over Chat's core", direct.ttft_ms / chat.ttft_ms)
+    if ("llama.cpp", "core") in by and ("transformers", "core") in by:
+        ratio = by[("llama.cpp", "core")].rate / by[("transformers", "core")].rate
+        body.append(["GGUF (Q4_K_M) over transformers (bf16), tokens/s through the app", f"{ratio:.1f}×", "≈ 3×", "–"])
+    if seconds:
+        check("Download throughput, app over snapshot_download", median(seconds["plain"]) / median(seconds["app"]))
+    return ["Target", "Measured", "Limit", "Met"], body
+
+
+def render(tables: list[Table], markdown: bool) -> str:
+    from bench.run import markdown as as_markdown
+    from bench.run import plain
+
+    return "\n\n".join((as_markdown if markdown else plain)(*table) for table in tables)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.local", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="recorded replies per path (default 5)")
+    parser.add_argument("--tokens", type=int, default=48, help="tokens per reply (default 48)")
+    parser.add_argument("--threads", type=int, default=0, help="runtime threads (default 0: all cores)")
+    parser.add_argument("--shape", default="smollm2-360m", choices=["tiny", *SHAPES], help="the model's size")
+    parser.add_argument("--runtime", default=",".join(RUNTIMES), help="comma-separated, of: transformers, llama.cpp")
+    parser.add_argument("--download-mib", type=float, default=128, help="the downloaded repo's size (default 128)")
+    parser.add_argument("--rate-mib", type=float, default=16, help="the fake Hub's MiB/s (default 16)")
+    parser.add_argument("--download-runs", type=int, default=3, help="downloads per path (default 3)")
+    parser.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated, of: {', '.join(GROUPS)}")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)  # the child of one path
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--tokens", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=0, help="0: all cores")
-    parser.add_argument("--folder", action="append", help="a model folder (repeatable); default: the tiny models")
-    parser.add_argument("--runtime", default="transformers,llama.cpp", help="which tiny models, without --folder")
-    args = parser.parse_args(argv)
-    for folder in folders(args):
-        pool = ModelPool(max_loaded=1, threads=args.threads)
-        register(pool, lambda _repo, folder=folder: folder)
-        try:
-            through_pool(pool, folder, 1)  # loads the model
-            # Every path drives the pool's one copy: a second llama.cpp copy's threads would spin on the same cores
-            # between its own calls and slow the other down.
-            model = pool._models[REPO]
-            report(f"{runtime_of(folder)}: {folder}", measure(model, pool, folder, args))
-        finally:
-            pool.unload(REPO)
+    args = parse_args(argv)
+    if args.serve:
+        serve(args.serve, Path(args.folder), args.threads)
+        return
+    only = {name.strip() for name in args.only.split(",")}
+    rows: list[GenerationRow] = []
+    if "generation" in only:
+        for runtime in args.runtime.split(","):
+            rows += measure_generation(runtime, model_folder(args.shape, runtime), args)
+    seconds = measure_downloads(args) if "download" in only else None
+    tables = [generation_table(rows)] if rows else []
+    tables += [download_table(seconds, args)] if seconds else []
+    tables.append(targets(rows, seconds))
+    threads = args.threads or os.cpu_count()
+    print(f"\nLocal models: {args.shape} shape, {args.tokens}-token greedy replies, {threads} threads; medians.\n")
+    print(render(tables, markdown=False))
+    if args.markdown:
+        print("\n" + render(tables, markdown=True))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,11 @@ def repeat(measure: Callable[[], Sample], runs: int, warmup: int = 3) -> list[Sa
     return [measure() for _ in range(runs)]
 
 
-def interleave(measures: Mapping[str, Callable[[], Sample]], runs: int, warmup: int = 3) -> dict[str, list[Sample]]:
+def interleave(measures: Mapping[str, Callable[[], T]], runs: int, warmup: int = 3) -> dict[str, list[T]]:
     """Like `repeat` for several paths at once, taking turns (starting with a different one each round): a machine
     that speeds up or slows down meanwhile (a shared CPU does) then shifts every path's figures alike."""
     names = list(measures)
-    samples: dict[str, list[Sample]] = {name: [] for name in names}
+    samples: dict[str, list[T]] = {name: [] for name in names}
     for round_ in range(warmup + runs if names else 0):
         for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
             sample = measures[name]()

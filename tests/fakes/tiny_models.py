@@ -7,6 +7,9 @@ seeded, so every build holds the same model. `safetensors_model()` and `gguf_mod
 session (in a temporary folder) and return where it is; copy it before changing anything. `repo_files(path)`
 gives a model's files as `{name: bytes}`, ready for `FakeHub.add_repo`.
 
+Both writers take a `Shape`: the benchmark (bench/models.py) builds `SMOLLM2_360M`, a model of SmolLM2-360M's size
+(its vocabulary padded with tokens the model never picks), so that a token costs what a real one does.
+
 The model never chooses a special token (end of text included) or a token that is not printable ASCII: those rows
 of the output matrix are zero, so under greedy decoding a reply always runs to `max_tokens`, in plain ASCII, which
 is what a cancel test and a text comparison need.
@@ -15,9 +18,11 @@ is what a cancel test and a text comparison need.
 from __future__ import annotations
 
 import atexit
+import copy
 import functools
 import shutil
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +39,29 @@ CORPUS = (
     "Write a short poem about the sea and the sky, the wind and the rain. Numbers: 0 1 2 3 4 5 6 7 8 9 10 42. "
     "def main():\n    print('hello world')\n"
 )
-VOCAB_SIZE = 384
-SHAPE = {
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "max_position_embeddings": 8192,
-    "rms_norm_eps": 1e-5,
-}
+VOCAB_SIZE = 384  # the tokenizer's; a Shape may pad the model's vocabulary past it
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A Llama's dimensions, and how its random weights are drawn."""
+
+    hidden_size: int = 64
+    intermediate_size: int = 128
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    vocab_size: int = VOCAB_SIZE
+    initializer_range: float = 0.2  # larger than usual, so greedy choices are clear-cut in bf16 too
+
+    def config(self) -> dict[str, Any]:
+        fields = asdict(self)
+        del fields["vocab_size"]
+        return fields | {"max_position_embeddings": 8192, "rms_norm_eps": 1e-5}
+
+
+TINY = Shape()
+SMOLLM2_360M = Shape(960, 2560, 32, 15, 5, vocab_size=49152, initializer_range=0.02)
 SEED = 1234
 GGUF_NAME = "tiny-Q4_K_M.gguf"  # the tag is what the downloader picks by; the tensors inside are F32
 
@@ -79,23 +97,23 @@ def _unwanted(tokenizer: Any) -> list[int]:
     return ids
 
 
-def _model(tokenizer: Any) -> Any:
+def _model(tokenizer: Any, shape: Shape) -> Any:
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=max(shape.vocab_size, len(tokenizer)),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=False,
-        initializer_range=0.2,  # larger than usual, so greedy choices are clear-cut in bf16 too
-        **SHAPE,
+        **shape.config(),
     )
     torch.manual_seed(SEED)
     model = LlamaForCausalLM(config).eval()
     with torch.no_grad():
         model.lm_head.weight[_unwanted(tokenizer)] = 0.0
+        model.lm_head.weight[len(tokenizer) :] = 0.0  # the padding: ids the tokenizer has no text for
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -106,19 +124,21 @@ def _model(tokenizer: Any) -> Any:
 
 
 @functools.cache
-def _built() -> tuple[Any, Any]:
+def _built(shape: Shape) -> tuple[Any, Any]:
     tokenizer = _tokenizer()
-    return tokenizer, _model(tokenizer)
+    return tokenizer, _model(tokenizer, shape)
 
 
-def write_safetensors_llama(folder: Path) -> Path:
-    """Save the tiny model as a transformers repo (model.safetensors, configs, tokenizer) in `folder`."""
+def write_safetensors_llama(folder: Path, shape: Shape = TINY, dtype: str = "float32") -> Path:
+    """Save the model as a transformers repo (model.safetensors, configs, tokenizer) in `folder`."""
+    import torch
     from transformers.utils import logging
 
-    tokenizer, model = _built()
+    tokenizer, model = _built(shape)
     folder.mkdir(parents=True, exist_ok=True)
     logging.disable_progress_bar()  # a bar per save on the test output
-    model.save_pretrained(folder)
+    saved = model if dtype == "float32" else copy.deepcopy(model).to(getattr(torch, dtype))  # the cached one stays
+    saved.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
@@ -132,16 +152,21 @@ def _permute(weights: Any, heads: int) -> Any:
     )
 
 
-def _tensors(model: Any) -> dict[str, Any]:
-    """The weights under llama.cpp's names, as float32 numpy arrays."""
-    state = {name: value.detach().float().numpy() for name, value in model.state_dict().items()}
-    heads, kv_heads = SHAPE["num_attention_heads"], SHAPE["num_key_value_heads"]
+def _tensors(model: Any, half: bool) -> dict[str, Any]:
+    """The weights under llama.cpp's names, as numpy arrays: float32, or float16 for matrices when `half`."""
+
+    def array(value: Any) -> Any:
+        found = value.detach().float().numpy()
+        return found.astype("float16") if half and found.ndim > 1 else found  # llama.cpp's norms stay float32
+
+    state = {name: array(value) for name, value in model.state_dict().items()}
+    heads, kv_heads = model.config.num_attention_heads, model.config.num_key_value_heads
     tensors = {
         "token_embd.weight": state["model.embed_tokens.weight"],
         "output_norm.weight": state["model.norm.weight"],
         "output.weight": state["lm_head.weight"],
     }
-    for n in range(SHAPE["num_hidden_layers"]):
+    for n in range(model.config.num_hidden_layers):
         layer = f"model.layers.{n}."
         tensors |= {
             f"blk.{n}.attn_q.weight": _permute(state[layer + "self_attn.q_proj.weight"], heads),
@@ -157,16 +182,17 @@ def _tensors(model: Any) -> dict[str, Any]:
     return tensors
 
 
-def _add_vocabulary(writer: Any, tokenizer: Any) -> None:
+def _add_vocabulary(writer: Any, tokenizer: Any, size: int) -> None:
     import json
 
     import gguf
 
     backend = json.loads(tokenizer.backend_tokenizer.to_str())
     by_id = {index: token for token, index in tokenizer.get_vocab().items()}
-    tokens = [by_id[index] for index in range(len(by_id))]
+    padding = [f"<|reserved_{index}|>" for index in range(len(by_id), size)]  # control tokens, never picked
+    special = set(SPECIAL_TOKENS) | set(padding)
+    tokens = [by_id[index] for index in range(len(by_id))] + padding
     merges = [m if isinstance(m, str) else " ".join(m) for m in backend["model"]["merges"]]
-    special = set(SPECIAL_TOKENS)
     writer.add_tokenizer_model("gpt2")
     writer.add_tokenizer_pre("gpt-2")  # the GPT-2 split regex, which tokenizers' ByteLevel pre-tokenizer uses
     writer.add_token_list(tokens)
@@ -178,27 +204,29 @@ def _add_vocabulary(writer: Any, tokenizer: Any) -> None:
     writer.add_chat_template(CHAT_TEMPLATE)
 
 
-def write_gguf_llama(path: Path) -> Path:
-    """Write the tiny model (the safetensors one's weights and vocabulary) as a llama-architecture GGUF file."""
+def write_gguf_llama(path: Path, shape: Shape = TINY, half: bool = False) -> Path:
+    """Write the model (the safetensors one's weights and vocabulary) as a llama-architecture GGUF file, in F32, or
+    in F16 when `half` (what llama.cpp's quantizer takes to write a Q4_K_M file)."""
     import gguf
 
-    tokenizer, model = _built()
+    tokenizer, model = _built(shape)
+    config = model.config
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name("tiny llama")
-    writer.add_context_length(SHAPE["max_position_embeddings"])
-    writer.add_embedding_length(SHAPE["hidden_size"])
-    writer.add_block_count(SHAPE["num_hidden_layers"])
-    writer.add_feed_forward_length(SHAPE["intermediate_size"])
-    writer.add_head_count(SHAPE["num_attention_heads"])
-    writer.add_head_count_kv(SHAPE["num_key_value_heads"])
-    writer.add_rope_dimension_count(SHAPE["hidden_size"] // SHAPE["num_attention_heads"])
-    writer.add_rope_freq_base(float(model.config.rope_parameters["rope_theta"]))
-    writer.add_layer_norm_rms_eps(SHAPE["rms_norm_eps"])
-    writer.add_vocab_size(len(tokenizer))
-    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
-    _add_vocabulary(writer, tokenizer)
-    for name, array in _tensors(model).items():
+    writer.add_context_length(config.max_position_embeddings)
+    writer.add_embedding_length(config.hidden_size)
+    writer.add_block_count(config.num_hidden_layers)
+    writer.add_feed_forward_length(config.intermediate_size)
+    writer.add_head_count(config.num_attention_heads)
+    writer.add_head_count_kv(config.num_key_value_heads)
+    writer.add_rope_dimension_count(config.hidden_size // config.num_attention_heads)
+    writer.add_rope_freq_base(float(config.rope_parameters["rope_theta"]))
+    writer.add_layer_norm_rms_eps(config.rms_norm_eps)
+    writer.add_vocab_size(config.vocab_size)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if half else gguf.LlamaFileType.ALL_F32)
+    _add_vocabulary(writer, tokenizer, config.vocab_size)
+    for name, array in _tensors(model, half).items():
         writer.add_tensor(name, array)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
