@@ -13,6 +13,7 @@ fell from 46 to 28 tokens/s after a second thread had used it), which is no figu
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import shutil
@@ -202,6 +203,7 @@ class ThroughCore:
 
     def __init__(self, folder: Path, threads: int) -> None:
         data = Path(tempfile.mkdtemp(prefix="bench-local-"))
+        atexit.register(shutil.rmtree, data, ignore_errors=True)  # the model's folder is linked in, not copied
         os.environ |= {"APP_DATA_DIR": str(data), "APP_SECRETS_FILE": str(data / "none.toml")}
         os.environ |= {"APP_LOCAL_THREADS": str(threads)}
         from core.config import load_settings
