@@ -26,11 +26,16 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from statistics import median
+from typing import TYPE_CHECKING, Any
 
 from bench.measure import interleave
 from bench.models import RUNTIMES, SHAPES, model_folder
 from tests.fakes.hub import DEFAULT_TOKENS
+
+if TYPE_CHECKING:
+    from core.accounts.users import UserPublic
+    from core.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 REPO = "bench/model"
@@ -61,6 +66,18 @@ class Reply:
 
 
 # The paths, each run in a process of its own ------------------------------------------------------------------
+
+
+def app_services(data: Path, **environment: str) -> tuple[Services, UserPublic]:
+    """The app's services on a fresh database in `data` (with these settings), and a user of it."""
+    from core.config import load_settings
+    from core.security.crypto import generate_master_key
+    from core.services import open_services
+
+    os.environ |= {"APP_DATA_DIR": str(data), "APP_SECRETS_FILE": str(data / "none.toml")} | environment
+    os.environ["APP_MASTER_KEY"] = generate_master_key()
+    services = open_services(load_settings())
+    return services, services.users.add("bench", "Bench User", "bench@example.com", "a bench password 1")
 
 
 def rss_mib() -> float:
@@ -148,7 +165,6 @@ class ThroughPool:
         from core.local.pool import ModelPool
 
         self.folder, self.pool = folder, ModelPool(max_loaded=1, threads=threads)
-        self.reply(1)  # loads the model
 
     def reply(self, tokens: int) -> Reply:
         from core.local.runtime import GenerationRequest
@@ -164,13 +180,10 @@ class ThroughLitellm:
     def __init__(self, folder: Path, threads: int) -> None:
         from core.local.pool import ModelPool
         from core.local.provider import register
-        from core.local.runtime import GenerationRequest
         from core.providers.client import litellm
 
         self.pool = ModelPool(max_loaded=1, threads=threads)
         register(self.pool, lambda _repo: folder)
-        for _ in self.pool.generate(REPO, folder, GenerationRequest(MESSAGES, 1, 0)):  # loads the model
-            pass
         self.litellm = litellm()
 
     def reply(self, tokens: int) -> Reply:
@@ -204,21 +217,12 @@ class ThroughCore:
     def __init__(self, folder: Path, threads: int) -> None:
         data = Path(tempfile.mkdtemp(prefix="bench-local-"))
         atexit.register(shutil.rmtree, data, ignore_errors=True)  # the model's folder is linked in, not copied
-        os.environ |= {"APP_DATA_DIR": str(data), "APP_SECRETS_FILE": str(data / "none.toml")}
-        os.environ |= {"APP_LOCAL_THREADS": str(threads)}
-        from core.config import load_settings
-        from core.security.crypto import generate_master_key
-        from core.services import open_services
-
-        os.environ["APP_MASTER_KEY"] = generate_master_key()
-        self.services = open_services(load_settings())
-        self.user = self.services.users.add("bench", "Bench User", "bench@example.com", "a bench password 1")
+        self.services, self.user = app_services(data, APP_LOCAL_THREADS=str(threads))
         library = self.services.local.library
         library.folder_for(REPO).parent.mkdir(parents=True, exist_ok=True)
         library.folder_for(REPO).symlink_to(folder.resolve(), target_is_directory=True)
         library.record(REPO, runtime_name(folder), 0, self.user.id)
         library.add_user(self.user.id, REPO)
-        self.reply(1)  # loads the model
 
     def reply(self, tokens: int) -> Reply:
         from core.chat.conversations import Conversation, GenerationSettings
@@ -248,14 +252,12 @@ SERVED: dict[str, Callable[[Path, int], Any]] = {
 
 
 def serve(path: str, folder: Path, threads: int) -> None:
-    """The child: load, say how much memory that took, then one reply per line of stdin (its max tokens)."""
+    """The child: load, say how much memory that takes, then one reply per line of stdin (its max tokens)."""
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    threads = threads or os.cpu_count() or 1
-    before, start = rss_mib(), time.perf_counter()
     key = f"direct-{runtime_name(folder)}" if path == "direct" else path
-    runner = SERVED[key](folder, threads)
-    runner.reply(1)  # every path has generated once (weights paged in, buffers allocated) before its memory is read
-    print(json.dumps({"rss": rss_mib(), "rss_before": before, "load": time.perf_counter() - start}), flush=True)
+    runner = SERVED[key](folder, threads or os.cpu_count() or 1)
+    runner.reply(1)  # loads the app's models; every path's weights paged in and buffers allocated before RSS is read
+    print(json.dumps({"rss": rss_mib()}), flush=True)
     for line in sys.stdin:
         print(json.dumps(runner.reply(int(line)).__dict__), flush=True)
 
@@ -301,9 +303,7 @@ class GenerationRow:
     loaded: Mapping[str, float]
 
     def median(self, figure: Callable[[Reply], float]) -> float:
-        values = sorted(figure(r) for r in self.replies)
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        return median([figure(r) for r in self.replies])
 
     @property
     def rate(self) -> float:
@@ -359,17 +359,9 @@ def measure_downloads(args: argparse.Namespace) -> dict[str, list[float]]:
     versus `snapshot_download` called in this process; each into an empty folder."""
     size, rate = int(args.download_mib * MIB), int(args.rate_mib * MIB)
     with tempfile.TemporaryDirectory(prefix="bench-download-") as tmp, fake_hub(size, rate) as url:
-        os.environ |= {"HF_ENDPOINT": url, "HF_HUB_DISABLE_TELEMETRY": "1", "APP_DATA_DIR": f"{tmp}/data"}
-        os.environ |= {"APP_SECRETS_FILE": f"{tmp}/none.toml"}
+        services, user = app_services(Path(tmp) / "data", HF_ENDPOINT=url, HF_HUB_DISABLE_TELEMETRY="1")
         from huggingface_hub import snapshot_download
 
-        from core.config import load_settings
-        from core.security.crypto import generate_master_key
-        from core.services import open_services
-
-        os.environ["APP_MASTER_KEY"] = generate_master_key()
-        services = open_services(load_settings())
-        user = services.users.add("bench", "Bench User", "bench@example.com", "a bench password 1")
         services.credentials.save(user.id, "huggingface", {"token": DOWNLOAD_TOKEN})
 
         def plain() -> float:
@@ -427,12 +419,6 @@ def download_table(seconds: Mapping[str, list[float]], args: argparse.Namespace)
         "Time",
         "Runs",
     ], body
-
-
-def median(values: list[float]) -> float:
-    import statistics
-
-    return statistics.median(values)
 
 
 def targets(rows: list[GenerationRow], seconds: Mapping[str, list[float]] | None) -> Table:
