@@ -8,7 +8,7 @@ PORT ?= 8501
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint format browser audit bench clean
+.PHONY: run test lint format browser postgres audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: $(VENV)/.app-installed
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh
 
+# Debian's PostgreSQL server binaries; the tests start their own server in a temporary folder and remove it.
+postgres:
+	@sh scripts/install-postgresql.sh
+
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -40,7 +44,7 @@ format: $(VENV)/.dev-installed
 audit: $(VENV)/.dev-installed
 	VENV=$(VENV) sh scripts/audit.sh
 
-test: $(VENV)/.dev-installed browser lint audit
+test: $(VENV)/.dev-installed browser postgres lint audit
 	$(BIN)/python -m pytest
 
 # BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help and python -m bench.local --help.

@@ -19,6 +19,42 @@ from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
 from tests.helpers import PASSWORD
+from tests.postgres import PostgresServer, PostgresUnavailable
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_backends` run once on SQLite and once on PostgreSQL."""
+    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the run; the tests that need it are skipped, with the reason, when it cannot start."""
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as error:
+        pytest.skip(f"PostgreSQL could not be started: {error}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database this test runs on: SQLite unless the test is marked `both_backends`."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """A fresh PostgreSQL database for a PostgreSQL run; None: the SQLite file in the test's data folder."""
+    if backend == "postgresql":
+        return request.getfixturevalue("postgres_server").new_database()
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +70,9 @@ def hub() -> Iterator[FakeHub]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hub: FakeHub) -> Path:
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hub: FakeHub, database_url: str | None
+) -> Path:
     """Settings for one test: its own data folder and master key, providers routed to the fakes."""
     fake.reset()
     hub.reset()
@@ -46,7 +84,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hu
     monkeypatch.setenv("APP_ALLOW_ENDPOINTS", fake.url)
     monkeypatch.setenv("APP_REQUEST_TIMEOUT", "5")
     monkeypatch.setenv("APP_MAX_RETRIES", "0")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+    if database_url:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("APP_ALLOW_SIGNUP", raising=False)
     for provider, variable in base_url_variables().items():
         monkeypatch.setenv(variable, fake.base(provider))
@@ -56,8 +97,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hu
 
 
 @pytest.fixture
-def services(env: Path) -> Services:
-    return open_services(load_settings())
+def services(env: Path) -> Iterator[Services]:
+    services = open_services(load_settings())
+    yield services
+    services.engine.dispose()  # PostgreSQL: give the connections back before the next test's database
 
 
 @pytest.fixture

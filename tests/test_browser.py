@@ -9,7 +9,6 @@ import hmac
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +28,7 @@ from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
+from tests.fakes.loopback import free_port
 from tests.fakes.providers import FakeProviders
 from tests.fakes.tiny_models import GGUF_NAME, repo_files, tiny_model
 from tests.helpers import PASSWORD
@@ -65,12 +65,6 @@ class Server:
     def services(self) -> Services:
         """The server's own database and keys, opened from this process (as a second app process would)."""
         return open_services(load_settings(self.environ))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:

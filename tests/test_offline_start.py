@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from core.security.crypto import generate_master_key
+from tests.fakes.loopback import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # The server process imports this before anything else (it is first on PYTHONPATH). An audit hook sees every
@@ -121,12 +121,6 @@ def make_run() -> tuple[str, str]:
     address = re.search(r"--server\.address \$\$\{HOST:-([^}]+)\}", recipe.group(1))
     assert script and address, f"unexpected run recipe: {recipe.group(1)}"
     return script.group(1), address.group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(check: Callable[[], bool], process: subprocess.Popen, what: str, seconds: float = 120) -> None:

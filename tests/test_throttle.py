@@ -14,6 +14,8 @@ from core.accounts.users import UserPublic
 from core.services import Services
 from tests.helpers import PASSWORD, Clock
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -11,6 +11,13 @@ from types import TracebackType
 from typing import Any, Self
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class LoopbackServer(ThreadingHTTPServer):
     """Binds 127.0.0.1 on a free port and tracks client sockets so `stop()` never waits on one."""
 
