@@ -12,7 +12,8 @@ import sys
 
 from core.config import load_settings
 from core.credentials.rotation import rotate_keys
-from core.db.engine import describe_database
+from core.db.engine import describe_database, make_engine
+from core.db.migrate import migrate
 from core.errors import AppError
 from core.security.crypto import generate_master_key
 from core.services import Services, open_services
@@ -88,6 +89,16 @@ def end_sessions(args: argparse.Namespace) -> str:
     return f"Ended {ended} sign-in session(s) of {user.username}: every browser of theirs must sign in again."
 
 
+def migrate_database(_args: argparse.Namespace) -> str:
+    settings = load_settings()
+    engine = make_engine(settings.database_url, upgrade=False)
+    try:
+        migration = migrate(engine)
+    finally:
+        engine.dispose()
+    return f"{migration.summary()} in {describe_database(settings.database_url)}."
+
+
 def new_master_key(_args: argparse.Namespace) -> str:
     return generate_master_key()
 
@@ -125,6 +136,9 @@ def parser() -> argparse.ArgumentParser:
     _user_command(commands, "disable-user", "stop a user signing in (keys and chats kept); ends sessions", disable_user)
     _user_command(commands, "enable-user", "let a disabled user sign in again", enable_user)
     _user_command(commands, "end-sessions", "sign a user out of every browser", end_sessions)
+    commands.add_parser(
+        "migrate", help="bring the database schema to this version (the app also does it at start, under a lock)"
+    ).set_defaults(run=migrate_database)
     commands.add_parser("new-master-key", help="print a new random master key").set_defaults(run=new_master_key)
     commands.add_parser(
         "rotate-keys",

@@ -28,6 +28,9 @@ class Settings:
 
     data_dir: Path
     database_url: str
+    # Per process, on a database server: (replicas + API workers) x (size + overflow) must fit max_connections.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
     cookie_expiry_days: float = 1.0
@@ -105,6 +108,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=text("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
+        db_pool_size=max(1, number("APP_DB_POOL_SIZE", "5", int)),
+        db_max_overflow=max(0, number("APP_DB_MAX_OVERFLOW", "5", int)),
         master_key=get("APP_MASTER_KEY"),
         master_key_file=_project_path(master_key_file) if master_key_file else None,
         cookie_expiry_days=number("APP_COOKIE_EXPIRY_DAYS", "1"),

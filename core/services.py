@@ -16,7 +16,7 @@ from core.config import Settings, strip_server_keys
 from core.credentials.key_test import KeyTests
 from core.credentials.rotation import check_master_key
 from core.credentials.store import CredentialStore
-from core.db.engine import Engine, make_engine
+from core.db.engine import Engine, PoolSize, make_engine
 from core.local.access import AccessChecks
 from core.local.download import Downloads, clean_orphans
 from core.local.library import LocalLibrary
@@ -62,7 +62,7 @@ def open_services(settings: Settings) -> Services:
             "Removed provider keys from the server environment (users bring their own): %s", ", ".join(stripped)
         )
     key_ring = load_key_ring(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, PoolSize(settings.db_pool_size, settings.db_max_overflow))
     for warning in check_master_key(engine, key_ring):
         log.warning(warning)
     users, throttle = UserStore(engine), SignInThrottle(engine)

@@ -25,8 +25,10 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked `both_backends` run once on SQLite and once on PostgreSQL."""
-    if metafunc.definition.get_closest_marker("both_backends") and "backend" in metafunc.fixturenames:
+    """Tests marked `both_backends` run once on SQLite and once on PostgreSQL (but for those that read the SQLite
+    file itself, marked `sqlite_only`)."""
+    marked = metafunc.definition.get_closest_marker
+    if marked("both_backends") and not marked("sqlite_only") and "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
@@ -51,9 +53,10 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
-    """A fresh PostgreSQL database for a PostgreSQL run; None: the SQLite file in the test's data folder."""
+    """An empty PostgreSQL database at the newest schema for a PostgreSQL run; None: the SQLite file in the test's
+    data folder. (A test that needs a database of its own asks `postgres_server.new_database()`.)"""
     if backend == "postgresql":
-        return request.getfixturevalue("postgres_server").new_database()
+        return request.getfixturevalue("postgres_server").clean_database()
     return None
 
 

@@ -210,3 +210,18 @@ class Clock:
 def model_tables(at: AppTest) -> list[str]:
     """The keys of the providers' model tables on the page (Local models' suggestions are not one)."""
     return [d.key for d in at.dataframe if (d.key or "").startswith("models_table:")]
+
+
+def stored_bytes(services: Services) -> bytes:
+    """Everything the database holds, as bytes to search for a secret: the SQLite files (WAL included) as they lie
+    on disk, or on PostgreSQL every row of every table as the server's text."""
+    engine = services.engine
+    if engine.dialect.name == "sqlite":
+        engine.dispose()
+        folder = Path(str(engine.url.database)).parent
+        return b"".join(path.read_bytes() for path in folder.iterdir() if path.name.startswith("app.db"))
+    with engine.connect() as connection:
+        tables = connection.exec_driver_sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars()
+        query = 'SELECT t::text FROM "{}" t'  # table names from the server's own catalog
+        rows = [connection.exec_driver_sql(query.format(name)).scalars().all() for name in tables]
+    return "\n".join(row for table in rows for row in table).encode()

@@ -42,6 +42,7 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="pg-test-"))
         self.data = self.root / "data"
         self._as_root = os.geteuid() == 0
+        self._shared: str | None = None
 
     def _run(self, *command: str) -> None:
         prefix = ["runuser", "-u", SERVER_USER, "--"] if self._as_root else []
@@ -71,6 +72,27 @@ class PostgresServer:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SERVER_USER}@127.0.0.1:{self.port}/{database}"
+
+    def clean_database(self) -> str:
+        """The run's shared database, migrated once, with every table emptied: much faster than a new database."""
+        if self._shared is None:
+            self._shared = self.new_database()
+            from core.db.engine import make_engine
+
+            make_engine(self._shared).dispose()
+        import psycopg
+
+        address = f"host=127.0.0.1 port={self.port} user={SERVER_USER} dbname={self._shared.rsplit('/', 1)[1]}"
+        with psycopg.connect(address, autocommit=True) as connection:
+            connection.execute("SET lock_timeout = '10s'")  # a leaked transaction fails the test, never hangs it
+            tables = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ]
+            connection.execute(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} RESTART IDENTITY")
+        return self._shared
 
     def new_database(self) -> str:
         """A fresh empty database on this server; its URL."""

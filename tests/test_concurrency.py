@@ -10,6 +10,8 @@ from core.accounts.users import UserPublic
 from core.services import Services
 from tests.fakes.providers import FakeProviders
 
+pytestmark = pytest.mark.both_backends
+
 THREADS = 50
 USERS = 10
 ROUNDS = 5

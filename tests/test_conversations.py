@@ -28,6 +28,8 @@ from core.db.tables import ChatConversation, ChatMessage
 from core.errors import InvalidInput
 from core.services import Services
 
+pytestmark = pytest.mark.both_backends
+
 
 def reply(text: str, model: str = "openai/gpt-4o", **usage: Any) -> Message:
     return Message("assistant", text, model=model, **usage)

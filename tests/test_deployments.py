@@ -14,6 +14,8 @@ from core.models.target import resolve_model
 from core.services import Services
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 
+pytestmark = pytest.mark.both_backends
+
 AZURE_KEY = DEFAULT_KEYS["azure"]
 
 

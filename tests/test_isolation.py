@@ -25,6 +25,8 @@ from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
 from tests.helpers import PASSWORD, ROOT, open_page, page_text, signed_in
 from ui.signin import VERIFIED_THIS_RUN
 
+pytestmark = pytest.mark.both_backends
+
 ALICE = {**DEFAULT_KEYS, "huggingface": "hf_test_granted_token"}
 PROVIDER_IDS = [spec.id for spec in keyed_providers()]
 

@@ -18,6 +18,8 @@ from core.services import Services
 from tests.fakes.hub import GATED_REPO, GGUF_REPO, LLAMA_REPO, OPEN_REPO, FakeHub
 from tests.helpers import Clock
 
+pytestmark = pytest.mark.both_backends
+
 GUIDE = (
     "This model is gated on Hugging Face. Please request access and accept the license terms on the model page, "
     "then try again."

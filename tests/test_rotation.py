@@ -21,6 +21,8 @@ from core.security.crypto import KeyRing, generate_master_key, parse_master_keys
 from core.services import Services, open_services
 from tests.helpers import open_page, signed_in
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("openai", "anthropic", "gemini", "xai", "azure", "huggingface")
 

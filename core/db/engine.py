@@ -1,22 +1,33 @@
-"""The database engine: SQLite in the data folder by default (WAL, busy timeout), any SQLAlchemy URL otherwise."""
+"""The database engine: SQLite in the data folder by default (WAL, busy timeout), PostgreSQL for teams."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import URL, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlmodel import Session, create_engine
 
+from core.db.migrate import migrate
+from core.errors import StartupError
 from core.paths import ensure_private_dir
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections one process keeps open to a database server (`size`) and may open on top at a peak."""
+
+    size: int = 5
+    overflow: int = 5
 
 
 def _prepare_sqlite_file(path: Path) -> None:
@@ -36,52 +47,48 @@ def _on_sqlite_connect(connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(database_url: str) -> Engine:
-    """An engine with the schema in place; SQL parameters are never written to logs."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            _prepare_sqlite_file(Path(url.database))
+def database_url(value: str) -> URL:
+    """The URL SQLAlchemy should open: the `postgres://` and `postgresql://` forms people paste mean psycopg 3."""
+    scheme, sep, rest = value.partition("://")
+    if sep and scheme in {"postgres", "postgresql"}:
+        value = f"postgresql+psycopg://{rest}"
+    try:
+        return make_url(value)
+    except ArgumentError:
+        raise StartupError("DATABASE_URL is not a database URL (e.g. postgresql://user:password@host/db).") from None
+
+
+def make_engine(url: str, pool: PoolSize = PoolSize(), upgrade: bool = True) -> Engine:
+    """An engine with the schema migrated to the newest revision (unless `upgrade` is False); SQL parameters are
+    never written to logs. StartupError when the database cannot be reached."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            _prepare_sqlite_file(Path(parsed.database))
         engine = create_engine(
-            url,
+            parsed,
             hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _on_sqlite_connect)
     else:
-        engine = create_engine(url, hide_parameters=True, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
-    _add_missing_columns(engine)
+        engine = create_engine(
+            parsed, hide_parameters=True, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.overflow
+        )
+    try:
+        if upgrade:
+            migrate(engine)
+        else:
+            engine.connect().close()
+    except OperationalError as error:
+        engine.dispose()
+        raise StartupError(f"Cannot open the database {describe_database(url)}: {error.orig}") from None
     return engine
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Bring tables made by an earlier version up to date: add the nullable columns and the indexes it lacked.
-
-    `create_all` only creates missing tables; a new optional column (e.g. `user.disabled_at`) would otherwise
-    break every query on a database made before it.
-    """
-    inspector = inspect(engine)
-    existing = set(inspector.get_table_names())
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name not in existing:
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = [column for column in table.columns if column.name not in present]
-        with engine.begin() as connection:
-            for column in missing:
-                if not column.nullable:
-                    raise RuntimeError(f"cannot add the required column {table.name}.{column.name} in place")
-                kind = column.type.compile(engine.dialect)
-                quote = engine.dialect.identifier_preparer.quote
-                connection.execute(text(f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {kind}"))
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)
-
-
-def describe_database(database_url: str) -> str:
+def describe_database(value: str) -> str:
     """A database as people read it: the SQLite file's path, or a server URL without its password."""
-    url = make_url(database_url)
+    url = database_url(value)
     return str(url.database) if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 

@@ -16,9 +16,6 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
     password_hash: str = Field(max_length=200)
-    # Written by streamlit-authenticator before sign-in was the app's own; kept so that databases made then still
-    # accept new rows (the column is NOT NULL there). Nothing reads it.
-    failed_login_attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
