@@ -15,6 +15,7 @@ from core.credentials.rotation import rotate_keys
 from core.db.engine import describe_database
 from core.errors import AppError
 from core.security.crypto import generate_master_key
+from core.security.shared import generate_secret
 from core.services import Services, open_services
 
 ROTATION_PROGRESS_EVERY = 100
@@ -92,6 +93,10 @@ def new_master_key(_args: argparse.Namespace) -> str:
     return generate_master_key()
 
 
+def new_secret(_args: argparse.Namespace) -> str:
+    return generate_secret()
+
+
 def rotate(_args: argparse.Namespace) -> str:
     services = _services()
 
@@ -126,6 +131,9 @@ def parser() -> argparse.ArgumentParser:
     _user_command(commands, "enable-user", "let a disabled user sign in again", enable_user)
     _user_command(commands, "end-sessions", "sign a user out of every browser", end_sessions)
     commands.add_parser("new-master-key", help="print a new random master key").set_defaults(run=new_master_key)
+    commands.add_parser(
+        "new-secret", help="print a new random secret (STREAMLIT_SERVER_COOKIE_SECRET, a database password)"
+    ).set_defaults(run=new_secret)
     commands.add_parser(
         "rotate-keys",
         help="re-encrypt every credential under the newest key in APP_MASTER_KEY (resumable; then drop old keys)",

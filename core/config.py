@@ -75,6 +75,12 @@ def _project_path(value: str) -> Path:
     return (PROJECT_ROOT / Path(value).expanduser()).resolve()
 
 
+def _database_url(value: str) -> str:
+    """The `postgres://` form (as many hosting services print it) is PostgreSQL; SQLAlchemy knows `postgresql`."""
+    scheme, separator, rest = value.partition("://")
+    return f"postgresql+psycopg://{rest}" if separator and scheme.lower() == "postgres" else value
+
+
 def _split_list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip().rstrip("/") for item in (value or "").split(",") if item.strip())
 
@@ -104,7 +110,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     local_models_dir = get("APP_MODELS_DIR")
     return Settings(
         data_dir=data_dir,
-        database_url=text("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}"),
+        database_url=_database_url(text("DATABASE_URL", f"sqlite:///{data_dir / 'app.db'}")),
         master_key=get("APP_MASTER_KEY"),
         master_key_file=_project_path(master_key_file) if master_key_file else None,
         cookie_expiry_days=number("APP_COOKIE_EXPIRY_DAYS", "1"),

@@ -1,9 +1,12 @@
 """What many test modules share: signing in and reading pages in AppTest, saving keys, waiting on other threads,
-and reading what a provider received. Test modules import from here, never from each other."""
+reading what a provider received, and how `make run` starts the server. Test modules import from here, never
+from each other."""
 
 from __future__ import annotations
 
+import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -210,3 +213,21 @@ class Clock:
 def model_tables(at: AppTest) -> list[str]:
     """The keys of the providers' model tables on the page (Local models' suggestions are not one)."""
     return [d.key for d in at.dataframe if (d.key or "").startswith("models_table:")]
+
+
+def make_run() -> tuple[str, str]:
+    """The script `make run` serves and the address it listens on by default, read from the Makefile."""
+    recipe = re.search(r"^run:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert recipe, "the Makefile has no run target"
+    script = re.search(r"streamlit run (\S+)", recipe.group(1))
+    address = re.search(r"--server\.address \$\$\{HOST:-([^}]+)\}", recipe.group(1))
+    assert script and address, f"unexpected run recipe: {recipe.group(1)}"
+    return script.group(1), address.group(1)
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
