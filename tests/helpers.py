@@ -1,10 +1,14 @@
 """What many test modules share: signing in and reading pages in AppTest, saving keys, waiting on other threads,
-reading what a provider received, and how `make run` starts the server. Test modules import from here, never
-from each other."""
+reading what a provider received, and how `make run` and the container image start the server. Test modules
+import from here, never from each other."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -231,3 +235,33 @@ def healthy(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def dockerfile_instructions(path: Path = ROOT / "Dockerfile") -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) for each instruction of a Dockerfile, continued lines joined, comments left out."""
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    instructions = []
+    for line in "\n".join(lines).replace("\\\n", " ").splitlines():
+        if line.strip():
+            name, _, arguments = line.strip().partition(" ")
+            instructions.append((name.upper(), arguments.strip()))
+    return instructions
+
+
+def healthcheck_command() -> list[str]:
+    """The Dockerfile's HEALTHCHECK command (its exec form), as the container runs it."""
+    (arguments,) = [arguments for name, arguments in dockerfile_instructions() if name == "HEALTHCHECK"]
+    exec_form = re.search(r"\bCMD\s+(\[.*\])\s*$", arguments)
+    assert exec_form, f"HEALTHCHECK is not in exec form: {arguments}"
+    return json.loads(exec_form.group(1))
+
+
+def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    """The HEALTHCHECK's command run on this machine, by this Python, for a server on `port` (the setting the
+    image sets for Streamlit, STREAMLIT_SERVER_PORT, tells it where)."""
+    program, *arguments = healthcheck_command()
+    assert program == "python", f"the health check runs {program}, not the image's python"
+    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "STREAMLIT_SERVER_PORT": str(port)}
+    return subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, env=environ, timeout=30, check=False
+    )

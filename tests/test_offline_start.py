@@ -20,7 +20,7 @@ from websockets.sync.client import connect
 
 from core.security.crypto import generate_master_key
 from tests.fakes.loopback import free_port
-from tests.helpers import healthy, make_run
+from tests.helpers import healthy, make_run, run_healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 # The server process imports this before anything else (it is first on PYTHONPATH). An audit hook sees every
@@ -201,6 +201,9 @@ def test_start_and_first_page_make_no_outbound_call(offline_server: OfflineServe
     with urllib.request.urlopen(offline_server.url, timeout=10) as response:  # noqa: S310
         assert response.status == 200 and b"<html" in response.read().lower()
     assert b"Sign in" in run_first_page(offline_server.url)
+    # What the container image's HEALTHCHECK runs (tests/test_containers.py checks it fails on a dead server).
+    check = run_healthcheck(offline_server.port)
+    assert check.returncode == 0, check.stderr
     # Streamlit's own check of a foreign origin would look up this machine's external address.
     with pytest.raises(InvalidStatus):
         connect(websocket_url(offline_server.url), subprotocols=["streamlit"], origin="http://evil.example")
