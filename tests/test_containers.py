@@ -223,3 +223,12 @@ def test_postgres_keeps_its_data_in_a_named_volume_and_reports_readiness(tmp_pat
     (volume,) = postgres["volumes"]
     assert volume["type"] == "volume" and volume["target"] == "/var/lib/postgresql/data"
     assert volume["source"] in config["volumes"]
+
+
+def test_the_readme_says_how_to_make_every_shared_secret() -> None:
+    readme = (ROOT / "README.md").read_text()
+    team = readme[readme.index("## Team deployment") :].split("\n## ", 1)[0]
+    for secret in (*SHARED_SECRETS, STREAMLIT_COOKIE_SECRET):
+        assert f"`{secret.variable}`" in team and f"`{secret.how_to_make}`" in team, secret.variable
+    for variable in REQUIRED:
+        assert f"{variable}=" in team, f"the compose quick start does not set {variable}"
