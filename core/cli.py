@@ -16,6 +16,7 @@ from core.db.engine import describe_database, make_engine
 from core.db.migrate import migrate
 from core.errors import AppError
 from core.security.crypto import generate_master_key
+from core.security.shared import generate_secret
 from core.services import Services, open_services
 
 ROTATION_PROGRESS_EVERY = 100
@@ -103,6 +104,10 @@ def new_master_key(_args: argparse.Namespace) -> str:
     return generate_master_key()
 
 
+def new_secret(_args: argparse.Namespace) -> str:
+    return generate_secret()
+
+
 def rotate(_args: argparse.Namespace) -> str:
     services = _services()
 
@@ -140,6 +145,9 @@ def parser() -> argparse.ArgumentParser:
         "migrate", help="bring the database schema to this version (the app also does it at start, under a lock)"
     ).set_defaults(run=migrate_database)
     commands.add_parser("new-master-key", help="print a new random master key").set_defaults(run=new_master_key)
+    commands.add_parser(
+        "new-secret", help="print a new random secret (STREAMLIT_SERVER_COOKIE_SECRET, a database password)"
+    ).set_defaults(run=new_secret)
     commands.add_parser(
         "rotate-keys",
         help="re-encrypt every credential under the newest key in APP_MASTER_KEY (resumable; then drop old keys)",

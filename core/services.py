@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,6 +30,7 @@ from core.providers.registry import key_shapes, server_key_variables
 from core.security.crypto import KeyRing
 from core.security.keys import load_key_ring
 from core.security.redaction import use_key_shapes
+from core.security.shared import SharedSecret, require_shared_secrets
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +55,10 @@ class Services:
     local: LocalModels  # downloads from Hugging Face, the user's local models, the gate chat passes
 
 
-def open_services(settings: Settings) -> Services:
-    """Check the master key, open the database and wire the stores; StartupError when misconfigured."""
+def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) -> Services:
+    """Check the shared secrets (also a front end's own, `also_shared`) and the master key, open the database and
+    wire the stores; StartupError when misconfigured."""
+    require_shared_secrets(settings, also_shared)
     use_key_shapes(key_shapes())
     stripped = strip_server_keys(server_key_variables())
     if stripped:

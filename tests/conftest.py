@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "0"
+# A test on PostgreSQL is a team deployment, where the app refuses to start without the cookie secret replicas
+# share (core/security/shared.py). Streamlit reads it once, when it first parses its config: set before any import.
+os.environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
 
 from core.accounts.users import UserPublic
 from core.config import load_settings

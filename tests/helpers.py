@@ -1,9 +1,16 @@
 """What many test modules share: signing in and reading pages in AppTest, saving keys, waiting on other threads,
-and reading what a provider received. Test modules import from here, never from each other."""
+reading what a provider received, and how `make run` and the container image start the server. Test modules
+import from here, never from each other."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,3 +232,51 @@ def stored_bytes(services: Services) -> bytes:
         query = 'SELECT t::text FROM "{}" t'  # table names from the server's own catalog
         rows = [connection.exec_driver_sql(query.format(name)).scalars().all() for name in tables]
     return "\n".join(row for table in rows for row in table).encode()
+
+
+def make_run() -> tuple[str, str]:
+    """The script `make run` serves and the address it listens on by default, read from the Makefile."""
+    recipe = re.search(r"^run:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert recipe, "the Makefile has no run target"
+    script = re.search(r"streamlit run (\S+)", recipe.group(1))
+    address = re.search(r"--server\.address \$\$\{HOST:-([^}]+)\}", recipe.group(1))
+    assert script and address, f"unexpected run recipe: {recipe.group(1)}"
+    return script.group(1), address.group(1)
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def dockerfile_instructions(path: Path = ROOT / "Dockerfile") -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) for each instruction of a Dockerfile, continued lines joined, comments left out."""
+    lines = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    instructions = []
+    for line in "\n".join(lines).replace("\\\n", " ").splitlines():
+        if line.strip():
+            name, _, arguments = line.strip().partition(" ")
+            instructions.append((name.upper(), arguments.strip()))
+    return instructions
+
+
+def healthcheck_command() -> list[str]:
+    """The Dockerfile's HEALTHCHECK command (its exec form), as the container runs it."""
+    (arguments,) = [arguments for name, arguments in dockerfile_instructions() if name == "HEALTHCHECK"]
+    exec_form = re.search(r"\bCMD\s+(\[.*\])\s*$", arguments)
+    assert exec_form, f"HEALTHCHECK is not in exec form: {arguments}"
+    return json.loads(exec_form.group(1))
+
+
+def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    """The HEALTHCHECK's command run on this machine, by this Python, for a server on `port` (the setting the
+    image sets for Streamlit, STREAMLIT_SERVER_PORT, tells it where)."""
+    program, *arguments = healthcheck_command()
+    assert program == "python", f"the health check runs {program}, not the image's python"
+    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "STREAMLIT_SERVER_PORT": str(port)}
+    return subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, env=environ, timeout=30, check=False
+    )

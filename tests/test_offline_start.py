@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from websockets.sync.client import connect
 
 from core.security.crypto import generate_master_key
 from tests.fakes.loopback import free_port
+from tests.helpers import healthy, make_run, run_healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 # The server process imports this before anything else (it is first on PYTHONPATH). An audit hook sees every
@@ -103,6 +103,7 @@ threading.Thread(target=_report_litellm_loaded, name="offline-test-probe", daemo
 @dataclass(frozen=True)
 class OfflineServer:
     url: str
+    port: int
     process: subprocess.Popen
     record: Path
     litellm_outcome: Path
@@ -111,16 +112,6 @@ class OfflineServer:
     def outbound(self) -> list[str]:
         """What the server tried to reach beyond this machine, in order."""
         return self.record.read_text().splitlines() if self.record.exists() else []
-
-
-def make_run() -> tuple[str, str]:
-    """The script `make run` serves and the address it listens on by default, read from the Makefile."""
-    recipe = re.search(r"^run:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
-    assert recipe, "the Makefile has no run target"
-    script = re.search(r"streamlit run (\S+)", recipe.group(1))
-    address = re.search(r"--server\.address \$\$\{HOST:-([^}]+)\}", recipe.group(1))
-    assert script and address, f"unexpected run recipe: {recipe.group(1)}"
-    return script.group(1), address.group(1)
 
 
 def wait_for(check: Callable[[], bool], process: subprocess.Popen, what: str, seconds: float = 120) -> None:
@@ -132,14 +123,6 @@ def wait_for(check: Callable[[], bool], process: subprocess.Popen, what: str, se
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.2)
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def server_environment(tmp_path: Path, site: Path) -> dict[str, str]:
@@ -179,6 +162,7 @@ def offline_server(tmp_path: Path) -> Iterator[OfflineServer]:
         )
         server = OfflineServer(
             url=f"http://127.0.0.1:{port}",
+            port=port,
             process=process,
             record=Path(environ["OFFLINE_TEST_RECORD"]),
             litellm_outcome=Path(environ["OFFLINE_TEST_LITELLM_LOADED"]),
@@ -217,6 +201,9 @@ def test_start_and_first_page_make_no_outbound_call(offline_server: OfflineServe
     with urllib.request.urlopen(offline_server.url, timeout=10) as response:  # noqa: S310
         assert response.status == 200 and b"<html" in response.read().lower()
     assert b"Sign in" in run_first_page(offline_server.url)
+    # What the container image's HEALTHCHECK runs (tests/test_containers.py checks it fails on a dead server).
+    check = run_healthcheck(offline_server.port)
+    assert check.returncode == 0, check.stderr
     # Streamlit's own check of a foreign origin would look up this machine's external address.
     with pytest.raises(InvalidStatus):
         connect(websocket_url(offline_server.url), subprotocols=["streamlit"], origin="http://evil.example")

@@ -11,12 +11,15 @@ from pathlib import Path
 import pytest
 
 from core.accounts.users import UserPublic
-from core.config import PROJECT_ROOT, load_settings, strip_server_keys
+from core.config import PROJECT_ROOT, Settings, load_settings, strip_server_keys
 from core.errors import AppError, StartupError
 from core.providers.registry import server_key_variables
+from core.security.crypto import generate_master_key
 from core.security.keys import load_key_ring
+from core.security.shared import SHARED_SECRETS, generate_secret, require_shared_secrets
 from core.services import Services, open_services
-from tests.helpers import PASSWORD
+from tests.fakes.loopback import free_port
+from tests.helpers import PASSWORD, make_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -256,3 +259,84 @@ def test_the_admin_resets_a_password_disables_a_user_and_ends_sessions(
     assert run_admin(env, "enable-user", "alice").returncode == 0
     assert services.accounts.sign_in("alice", "a brand new passphrase") is not None
     assert run_admin(env, "set-password", "nobody", stdin="whatever-long\n").returncode == 1
+
+
+def bare_settings(tmp_path: Path, **environ: str) -> Settings:
+    """Settings from `environ` alone, the data folder in `tmp_path`."""
+    base = {"APP_SECRETS_FILE": str(tmp_path / "none.toml"), "APP_DATA_DIR": str(tmp_path / "data")}
+    return load_settings(base | environ)
+
+
+def server_settings(tmp_path: Path, **environ: str) -> Settings:
+    """Settings for a deployment on a PostgreSQL server nobody listens for (the refusal comes before connecting)."""
+    url = f"postgresql+psycopg://chat:pg-password-sentinel@127.0.0.1:{free_port()}/chat"
+    return bare_settings(tmp_path, DATABASE_URL=url, **environ)
+
+
+def test_a_database_server_refuses_to_start_without_the_shared_secrets(tmp_path: Path) -> None:
+    with pytest.raises(StartupError) as caught:
+        open_services(server_settings(tmp_path))
+    message = str(caught.value)
+    for secret in SHARED_SECRETS:
+        assert f"{secret.variable} (make one with: {secret.how_to_make}" in message
+    assert "pg-password-sentinel" not in message
+    assert not (tmp_path / "data" / "master.key").exists(), "no key is generated for one process alone"
+
+
+@pytest.mark.parametrize("given", ["APP_MASTER_KEY", "APP_MASTER_KEY_FILE"])
+def test_a_shared_secret_set_by_variable_or_file_lets_it_start(tmp_path: Path, given: str) -> None:
+    key = generate_master_key()
+    (tmp_path / "master.key").write_text(key)
+    value = key if given == "APP_MASTER_KEY" else str(tmp_path / "master.key")
+    require_shared_secrets(server_settings(tmp_path, **{given: value}))
+
+
+def test_the_embedded_database_may_generate_its_secrets(tmp_path: Path) -> None:
+    require_shared_secrets(bare_settings(tmp_path))
+
+
+def test_the_postgres_url_form_is_postgresql_through_psycopg(tmp_path: Path) -> None:
+    settings = bare_settings(tmp_path, DATABASE_URL="postgres://u:p@db:5432/chat")
+    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/chat"
+
+
+def test_new_secret_prints_a_fresh_256_bit_value() -> None:
+    printed = [run_admin(ROOT, "new-secret").stdout.strip() for _ in range(2)]
+    assert all(len(bytes.fromhex(value)) == 32 for value in printed) and printed[0] != printed[1]
+    assert len(generate_secret()) == 64
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [("APP_MASTER_KEY", "STREAMLIT_SERVER_COOKIE_SECRET"), ("STREAMLIT_SERVER_COOKIE_SECRET", "APP_MASTER_KEY")],
+)
+def test_the_server_on_a_database_server_stops_and_names_each_missing_secret(
+    tmp_path: Path, given: str, named: str
+) -> None:
+    """`streamlit run asgi.py` (as `make run` starts it) exits with the message, as for any StartupError; Streamlit
+    takes its cookie secret from STREAMLIT_SERVER_COOKIE_SECRET, so the one given is not asked for."""
+    script, _ = make_run()
+    environ = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "APP_SECRETS_FILE": str(tmp_path / "none.toml"),
+        "APP_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"postgresql+psycopg://chat:pg-password-sentinel@127.0.0.1:{free_port()}/chat",
+        given: generate_master_key() if given == "APP_MASTER_KEY" else generate_secret(),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(free_port())],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environ | {"STREAMLIT_SERVER_ADDRESS": "127.0.0.1"},
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "StartupError: DATABASE_URL names a database server" in output
+    assert f"{named} (make one with" in output and f"{given} (make one with" not in output
+    assert "Application startup failed" in output and "pg-password-sentinel" not in output
+    assert not (tmp_path / "data" / "master.key").exists()

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit import config
 
 from core.accounts.users import UserPublic
 from core.config import Settings, load_settings
 from core.errors import StartupError
 from core.models.choice import ProviderSection
 from core.security import redaction
+from core.security.shared import SharedSecret
 from core.services import Services, open_services
+
+# Streamlit signs its own cookies with server.cookieSecret, a random value per process unless it is set; its
+# documentation asks every replica to share one (see the README's "Team deployment" for what it signs here).
+STREAMLIT_COOKIE_SECRET = SharedSecret(
+    "STREAMLIT_SERVER_COOKIE_SECRET",
+    "python -m core.cli new-secret",
+    lambda _settings: config.is_manually_set("server.cookieSecret") and bool(config.get_option("server.cookieSecret")),
+    set_in="every app process's environment, or as server.cookieSecret in .streamlit/config.toml",
+)
 
 
 @st.cache_resource(show_spinner=False, hash_funcs={Settings: hash})
 def _open(settings: Settings) -> Services:
     redaction.install()
-    return open_services(settings)
+    return open_services(settings, also_shared=[STREAMLIT_COOKIE_SECRET])
 
 
 def app_services() -> Services:
