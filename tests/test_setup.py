@@ -12,6 +12,7 @@ import pytest
 
 from core.accounts.users import UserPublic
 from core.config import PROJECT_ROOT, Settings, load_settings, strip_server_keys
+from core.db.engine import database_url
 from core.errors import AppError, StartupError
 from core.providers.registry import server_key_variables
 from core.security.crypto import generate_master_key
@@ -295,9 +296,14 @@ def test_the_embedded_database_may_generate_its_secrets(tmp_path: Path) -> None:
     require_shared_secrets(bare_settings(tmp_path))
 
 
-def test_the_postgres_url_form_is_postgresql_through_psycopg(tmp_path: Path) -> None:
-    settings = bare_settings(tmp_path, DATABASE_URL="postgres://u:p@db:5432/chat")
-    assert settings.database_url == "postgresql+psycopg://u:p@db:5432/chat"
+@pytest.mark.parametrize("given", ["postgres://u:p@db:5432/chat", "postgresql://u:p@db:5432/chat"])
+def test_the_postgres_url_forms_are_postgresql_through_psycopg(tmp_path: Path, given: str) -> None:
+    settings = bare_settings(tmp_path, DATABASE_URL=given)
+    assert database_url(settings.database_url).render_as_string(hide_password=False) == (
+        "postgresql+psycopg://u:p@db:5432/chat"
+    )
+    with pytest.raises(StartupError, match="APP_MASTER_KEY"):  # and it is a database server, not the embedded file
+        require_shared_secrets(settings)
 
 
 def test_new_secret_prints_a_fresh_256_bit_value() -> None:
