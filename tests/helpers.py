@@ -210,3 +210,24 @@ class Clock:
 def model_tables(at: AppTest) -> list[str]:
     """The keys of the providers' model tables on the page (Local models' suggestions are not one)."""
     return [d.key for d in at.dataframe if (d.key or "").startswith("models_table:")]
+
+
+SERVER_KEY_ENV = "GPU_BOX_KEY"
+
+
+def team_server(
+    name: str, base_url: str, models: str = '"list"', key_env: str | None = SERVER_KEY_ENV, label: str = ""
+) -> str:
+    """One `[servers.<name>]` section of the models registry (`models` as TOML: `"list"` or a list)."""
+    lines = [f"[servers.{name}]", f'base_url = "{base_url}"', f"models = {models}"]
+    lines += [f'label = "{label}"'] if label else []
+    lines += [f'api_key_env = "{key_env}"'] if key_env else []
+    return "\n".join(lines) + "\n"
+
+
+def register(services: Services, *sections: str) -> Path:
+    """Write the admin's models registry (read again on its next use, as a running app does)."""
+    path = services.settings.models_registry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(sections))
+    return path
