@@ -82,6 +82,21 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def tree_text(at: AppTest) -> str:
+    """Every element's protobuf, as text: labels, values, messages, captions, data frames."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
 def save_key(services: Services, fake: FakeProviders, user: UserPublic, provider: str, key: str) -> None:
     values = {"api_key": key}
     if provider == "azure":
