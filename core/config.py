@@ -137,3 +137,10 @@ def strip_server_keys(names: Iterable[str], environ: MutableMapping[str, str] | 
     for name in found:
         del environ[name]
     return found
+
+
+def server_key(variable: str) -> str | None:
+    """The key the admin gave one of the team's servers, in the environment variable they named for it; read at each
+    call (never kept in settings), None when the variable is not set."""
+    value = os.environ.get(variable, "").strip()
+    return value or None

@@ -26,6 +26,9 @@ from core.local.service import LocalModels
 from core.models.catalog import Catalog
 from core.models.deployments import Deployments, DeploymentStore
 from core.models.listings import Listings, ListingStore
+from core.models.registry_file import load_servers
+from core.models.servers import ServerListings
+from core.providers.client import team_key
 from core.providers.registry import key_shapes, server_key_variables
 from core.security.crypto import KeyRing
 from core.security.keys import load_key_ring
@@ -65,6 +68,10 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
         log.warning(
             "Removed provider keys from the server environment (users bring their own): %s", ", ".join(stripped)
         )
+    # The team's servers' keys are the admin's own variables (never a provider's, see registry_file): they stay,
+    # masked in every log line from the start.
+    for server in load_servers(settings):
+        team_key(server.spec)
     key_ring = load_key_ring(settings)
     engine = make_engine(settings.database_url, PoolSize(settings.db_pool_size, settings.db_max_overflow))
     for warning in check_master_key(engine, key_ring):
@@ -89,7 +96,14 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
         sessions=sessions,
         accounts=Accounts(users, throttle, sessions),
         key_tests=KeyTests(credentials, settings, listings),
-        catalog=Catalog(credentials, Listings(listings, credentials, settings), deployments, settings, local=local),
+        catalog=Catalog(
+            credentials,
+            Listings(listings, credentials, settings),
+            deployments,
+            settings,
+            local=local,
+            servers=ServerListings(settings),
+        ),
         chat=ChatService(conversations, credentials, settings, local=local),
         local=local,
     )

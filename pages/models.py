@@ -1,4 +1,5 @@
-"""Models: what each saved provider key unlocks, listed live by the provider; pick one and chat with it.
+"""Models: what each saved provider key unlocks, listed live by the provider, and the team's servers (no key
+needed); pick one and chat with it.
 
 The catalog comes from session state, so a rerun neither decrypts a key nor calls a provider (see ui/state.py).
 """
@@ -9,6 +10,7 @@ from core.models.choice import ProviderSection
 from ui.models.hub import hub_check
 from ui.models.listing import listing_status
 from ui.models.local import local_models
+from ui.models.servers import team_servers
 from ui.models.table import clear_selection, model_table
 from ui.signin import require_user
 from ui.state import get_services, user_catalog
@@ -27,8 +29,12 @@ if refreshing:
     for section in sections:
         clear_selection(section.spec.id)
 
+servers = [section for section in sections if section.spec.team_server]
 if not any(section.ready for section in sections if section.spec.needs_credential):
-    st.info("No provider key is saved yet. Add one in Profile → Provider Keys and its models appear here.")
+    st.info(
+        "No provider key is saved yet. Add one in Profile → Provider Keys and its models appear here."
+        + (" Your team's servers, below, need none." if servers else "")
+    )
 
 
 def provider_card(section: ProviderSection) -> None:
@@ -59,5 +65,7 @@ def provider_card(section: ProviderSection) -> None:
 
 
 for section in sections:
-    with st.container(border=True):
-        provider_card(section)
+    if not section.spec.team_server:
+        with st.container(border=True):
+            provider_card(section)
+team_servers(user, servers)

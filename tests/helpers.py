@@ -89,6 +89,21 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def tree_text(at: AppTest) -> str:
+    """Every element's protobuf, as text: labels, values, messages, captions, data frames."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
 def save_key(services: Services, fake: FakeProviders, user: UserPublic, provider: str, key: str) -> None:
     values = {"api_key": key}
     if provider == "azure":
@@ -280,3 +295,24 @@ def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *arguments], capture_output=True, text=True, env=environ, timeout=30, check=False
     )
+
+
+SERVER_KEY_ENV = "GPU_BOX_KEY"
+
+
+def team_server(
+    name: str, base_url: str, models: str = '"list"', key_env: str | None = SERVER_KEY_ENV, label: str = ""
+) -> str:
+    """One `[servers.<name>]` section of the models registry (`models` as TOML: `"list"` or a list)."""
+    lines = [f"[servers.{name}]", f'base_url = "{base_url}"', f"models = {models}"]
+    lines += [f'label = "{label}"'] if label else []
+    lines += [f'api_key_env = "{key_env}"'] if key_env else []
+    return "\n".join(lines) + "\n"
+
+
+def register(services: Services, *sections: str) -> Path:
+    """Write the admin's models registry (read again on its next use, as a running app does)."""
+    path = services.settings.models_registry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(sections))
+    return path

@@ -553,10 +553,19 @@ def test_no_registry_file_is_fine_and_silent(services: Services, caplog: pytest.
 def test_the_shipped_example_registry_is_valid(caplog: pytest.LogCaptureFixture):
     import tomllib
 
-    from core.models.registry_file import parse_registry
+    from core.models.registry_file import parse_registry, parse_servers
 
     example = ROOT / "models.toml.example"
+    data = tomllib.loads(example.read_text())
     with caplog.at_level(logging.WARNING, logger="core.models.registry_file"):
-        registry = parse_registry(tomllib.loads(example.read_text()), str(example))
-    assert not caplog.records
+        registry = parse_registry(data, str(example))
+        servers = parse_servers(data["servers"], str(example))
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{example} [servers.gpu-box]: GPU_BOX_KEY is not set in the server's environment; "
+        "the server is called without a key"
+    ]
     assert registry and all(registry.values())
+    assert [(s.spec.id, s.spec.listing_adds, len(s.models)) for s in servers] == [
+        ("server/gpu-box", False, 1),
+        ("server/ollama", True, 0),
+    ]

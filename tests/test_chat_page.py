@@ -17,8 +17,9 @@ from core.accounts.users import UserPublic
 from core.chat.export import describe_usage, format_cost, to_json, to_markdown
 from core.services import Services
 from tests.fakes.pausing import STORY, PausingOpenAI
-from tests.fakes.providers import FakeProviders
+from tests.fakes.providers import SERVER_KEY, FakeProviders
 from tests.helpers import (
+    SERVER_KEY_ENV,
     chat_list,
     chat_page,
     chat_posts,
@@ -26,12 +27,14 @@ from tests.helpers import (
     page_text,
     pick,
     reachable_strings,
+    register,
     save_key,
     saved,
     send,
     shown_messages,
     signed_in,
     system_prompts_and_limits,
+    team_server,
     wait_for,
     with_keys,
 )
@@ -552,3 +555,39 @@ def test_no_key_is_reachable_from_the_session_while_a_reply_streams(
     assert found == [], "while streaming"
     state = {name: at.session_state[name] for name in at.session_state}
     assert [text for text in reachable_strings(state) if key[3:] in text] == [], "afterwards"
+
+
+# The team's servers (the admin's registry): no key of the user's
+
+LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def test_a_team_server_model_is_offered_and_answers_a_user_without_keys(
+    services: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SERVER_KEY_ENV, SERVER_KEY)
+    register(services, team_server("gpu-box", fake.base("server"), label="GPU box (vLLM)"))
+    at = chat_page()
+    options = at.selectbox(key="chat_model").options
+    assert options[:2] == [f"{LLAMA} · GPU box (vLLM)", "Qwen/Qwen2.5-7B-Instruct · GPU box (vLLM)"]
+    at = send(pick(at, f"server/gpu-box/{LLAMA}"), "Hello team")
+    reply = fake.reply_text("server", LLAMA)
+    assert shown_messages(at) == [("user", "Hello team"), ("assistant", reply)]
+    assert [(m.content, m.model) for m in saved(services, alice).messages] == [
+        ("Hello team", None),
+        (reply, f"server/gpu-box/{LLAMA}"),
+    ]
+    assert [post.key for post in chat_posts(fake, "server")] == [SERVER_KEY]
+    assert SERVER_KEY not in page_text(at)
+
+
+def test_a_team_server_refusing_its_key_says_to_ask_the_admin_and_links_no_profile(
+    services: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SERVER_KEY_ENV, "an-old-key-the-server-no-longer-takes")
+    register(services, team_server("gpu-box", fake.base("server"), f'["{LLAMA}"]'))
+    at = send(chat_page(), "Anyone there?")
+    refused = "gpu-box, your team's server, refused this app's key for it. Ask your admin to check the server's key."
+    assert [e.value for e in at.error] == [refused]
+    assert not [link for link in at.page_link if "Profile" in link.proto.label], "the key is the admin's, not theirs"
+    assert [m.role for m in saved(services, alice).messages] == ["user", "assistant"]

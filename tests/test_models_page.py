@@ -1,4 +1,5 @@
-"""The Models page in AppTest: live listings per user, markers, fallbacks, Refresh, search, Chat, Azure deployments."""
+"""The Models page in AppTest: live listings per user, markers, fallbacks, Refresh, search, Chat, Azure deployments,
+the team's servers."""
 
 from __future__ import annotations
 
@@ -10,17 +11,22 @@ from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserPublic
 from core.services import Services
-from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
+from tests.fakes.loopback import free_port
+from tests.fakes.providers import DEFAULT_KEYS, SERVER_KEY, FakeProviders
 from tests.helpers import (
+    SERVER_KEY_ENV,
     card_input,
     model_ids,
     model_tables,
     models_page,
     open_page,
     page_text,
+    register,
     save_openai_key,
     signed_in,
     table,
+    team_server,
+    tree_text,
 )
 from ui.format import when
 
@@ -368,3 +374,38 @@ def test_the_models_new_since_the_previous_refresh_are_named(
     at.button(key="models_refresh").click().run()
     named = ", ".join(f"`gpt-test-{n}`" for n in range(10))
     assert f"New since the previous refresh: {named} and 2 more (marked *new*)" in page_text(at)
+
+
+# The team's servers (the admin's registry): shown to everyone, with their status
+
+
+def test_the_teams_servers_show_with_their_status_to_a_user_without_keys(
+    services: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(SERVER_KEY_ENV, SERVER_KEY)
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    register(
+        services,
+        team_server("gpu-box", fake.base("server"), label="GPU box (vLLM)"),
+        team_server("spare", down, '["tiny-model"]', key_env=None, label="Spare box"),
+    )
+    at = models_page()
+    text = page_text(at)
+    assert "Your team's servers" in text and "Your team's servers, below, need none." in text
+    assert model_ids(at, "server/gpu-box") == ["meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct"]
+    assert "Up: it listed 2 models" in text
+    assert model_ids(at, "server/spare") == ["tiny-model"], "a server that is down shows its configured models"
+    assert "Could not reach Spare box, your team's server: it may be down. Ask your admin." in text
+    assert "credential saved" not in text.split("Your team's servers", 1)[1], "no key is asked for a server"
+    assert SERVER_KEY not in tree_text(at) and SERVER_KEY_ENV not in tree_text(at)
+
+    at.session_state["models_table:server/gpu-box"] = {"selection": {"rows": [1], "columns": []}}
+    at.run()
+    at.button(key="models_chat:server/gpu-box").click().run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="chat_model").value == "server/gpu-box/Qwen/Qwen2.5-7B-Instruct"
+
+
+def test_no_team_servers_no_group(services: Services, fake: FakeProviders, alice: UserPublic):
+    save(services, fake, alice, "openai")
+    assert "Your team's servers" not in page_text(models_page())

@@ -25,6 +25,7 @@ from core.config import Settings
 from core.credentials.store import CredentialStore
 from core.errors import AppError, InvalidInput, UnknownModel, own_error
 from core.local.seat import Seat
+from core.models.servers import providers_in_effect
 from core.models.target import ModelTarget, resolve_model
 from core.providers import client
 from core.providers.client import ChatRequest
@@ -139,7 +140,7 @@ class ChatService:
 
         Retried as a streamed reply is (see `core.chat.retry`); the key's use is recorded as a chat's.
         """
-        target = resolve_model(model, self._providers)
+        target = self._resolve(model)
         generation = clean_settings(None, params.temperature, params.max_tokens)
         request = _request(target, clean_messages(messages), generation)
         try:
@@ -178,7 +179,7 @@ class ChatService:
         the reply there, before any network call, so the page's run never waits for a decryption.
         """
         try:
-            target = resolve_model(model_ref, self._providers)
+            target = self._resolve(model_ref)
         except AppError as error:
             return ReplyStream.failed(model_ref, error)
         spec, request = target.spec, _request(target, messages, generation)
@@ -198,6 +199,10 @@ class ChatService:
             on_stop=seat.cancel if seat else None,
         )
         return ReplyStream(target.ref, target, open_stream, options)
+
+    def _resolve(self, model_ref: str) -> ModelTarget:
+        """The target a reference names among the providers and the team servers the registry file names now."""
+        return resolve_model(model_ref, providers_in_effect(self._settings, self._providers))
 
     def _secrets(self, user_id: int, target: ModelTarget) -> Mapping[str, str]:
         """The user's credential for the target's provider (MissingCredential when none is saved); nothing for a

@@ -24,10 +24,12 @@ ACCOUNT_CHECK_SECONDS = 1.0
 
 
 def price(target: ModelTarget, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-    """What a reply cost in USD at litellm's known price for the model; None when the price is unknown; nothing
-    for a model that runs on this server (litellm's cost functions raise for those)."""
+    """What a reply cost in USD at litellm's known price for the model; None when the price is unknown (always, for
+    a team server's); nothing for a model that runs on this server (litellm's cost functions raise for those)."""
     if target.spec.runs_here:
         return 0.0
+    if not target.spec.litellm_model_map:  # a team server's model: litellm's price would be another model's
+        return None
     litellm_model = target.litellm_model
     # litellm prices a model missing from its map that it can still place (e.g. a dated Claude) at $0.
     if prompt_tokens is None or completion_tokens is None or not has_price(litellm_model):

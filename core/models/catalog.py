@@ -3,6 +3,8 @@
 A ready provider's models, in this order: the guide's defaults (always), the admin's registry, the user's own
 deployments (Azure), then what the provider lists for the user's key (its own order). A listed model that is one
 of the above is shown once, as that; only listed models can be *new*, and a failed listing shows the rest alone.
+The team's servers (core/models/servers.py) come after the providers, for every user: each shows the models the
+admin configured for it, or what it lists (`models = "list"`).
 
 Once a listing has succeeded it is the truth about the key: a default or registry model it does not include is
 *not offered* (kept, since the guide promises it, but sorted last and flagged), and one it lists under another ID
@@ -22,8 +24,9 @@ from core.credentials.store import CredentialPublic, CredentialStore
 from core.models.choice import ModelChoice, ModelSource, ProviderSection
 from core.models.deployments import DeploymentStore
 from core.models.listings import Listing, Listings
-from core.models.model_info import ModelInfo, model_info
-from core.models.registry_file import MODEL_ID, Registry, RegistryModel, load_registry, valid_model_id
+from core.models.model_info import UNKNOWN, ModelInfo, model_info
+from core.models.registry_file import MODEL_ID, Registry, RegistryModel, load_file, valid_model_id
+from core.models.servers import ServerListings
 from core.providers.listing import DiscoveredModel
 from core.providers.registry import PROVIDERS, ProviderSpec, chat_providers
 
@@ -62,6 +65,8 @@ def _choices(
     info: InfoLookup,
 ) -> tuple[ModelChoice, ...]:
     prefix = spec.litellm_prefix or spec.id
+    if not spec.litellm_model_map:
+        info = _unknown  # litellm's map would describe another model of that name
     ok = listing if listing is not None and listing.ok else None  # a listing that says what the provider has now
     checked = ok is not None
     listed: dict[str, DiscoveredModel] = {m.id: m for m in ok.models} if ok is not None else {}
@@ -90,6 +95,8 @@ def _choices(
             context_window=(found.context_window if found else None) or known.context_window,
             input_price=known.input_price,
             output_price=known.output_price,
+            id_is_ref=spec.deployments,
+            team_server=spec.team_server,
         )
 
     for default in spec.default_models:
@@ -100,11 +107,15 @@ def _choices(
     for name in deployments:
         if name not in taken:
             add(name, name, ModelSource.DEPLOYMENT)
-    for model in list(listed.values()):
+    for model in list(listed.values()) if spec.listing_adds else ():
         if valid_model_id(spec, model.id) and info(prefix, model.id).chat_capable:
             add(model.id, model.label, ModelSource.LISTED, new=model.id in new_ids)
     models = tuple(chosen.values())
     return tuple(m for m in models if m.offered) + tuple(m for m in models if not m.offered)
+
+
+def _unknown(prefix: str, model_id: str) -> ModelInfo:
+    return UNKNOWN
 
 
 def downloaded_choices(spec: ProviderSpec, repo_ids: Sequence[str]) -> tuple[ModelChoice, ...]:
@@ -178,20 +189,26 @@ class Catalog:
     settings: Settings
     providers: tuple[ProviderSpec, ...] = PROVIDERS
     local: LocalModelSource | None = None
+    servers: ServerListings | None = None
 
     def load(self, user_id: int, refresh: bool = False) -> list[ProviderSection]:
-        """The user's catalog: their credentials, cached listings (asking the providers that are due, or all when
-        `refresh`), the admin's registry and their own deployments, with litellm's model info."""
+        """The user's catalog: their credentials, cached listings (asking the providers and team servers that are
+        due, or all when `refresh`), the admin's registry and their own deployments, with litellm's model info."""
         saved = self.credentials.list(user_id)
         listings = self.listings.current(user_id, saved, force=refresh)
+        registry = load_file(self.settings)
+        team = tuple(server.spec for server in registry.servers)
+        if self.servers is not None and team:
+            listings |= self.servers.current(team, force=refresh)
         deployments = {
             spec.id: tuple(d.name for d in self.deployments.list(user_id, spec.id))
             for spec in chat_providers()
             if spec.deployments and spec.id in saved
         }
         downloaded = self.local.usable(user_id) if self.local is not None else ()
-        inputs = CatalogInputs(listings, load_registry(self.settings), deployments, downloaded)
-        return build_catalog(saved, inputs, self.providers)
+        models = {**registry.models, **{server.spec.id: server.models for server in registry.servers}}
+        inputs = CatalogInputs(listings, models, deployments, downloaded)
+        return build_catalog(saved, inputs, (*self.providers, *team))
 
 
 def available_models(sections: list[ProviderSection]) -> list[ModelChoice]:

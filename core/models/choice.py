@@ -7,9 +7,10 @@ from enum import StrEnum
 
 from core.credentials.store import CredentialPublic
 from core.models.listings import NOT_OFFERED, Listing
-from core.providers.registry import ProviderSpec, get_provider
+from core.providers.registry import ProviderSpec
 
 NOT_OFFERED_TAG = "not offered to your key"
+NOT_SERVED_TAG = "not listed by the server"
 
 
 class ModelSource(StrEnum):
@@ -26,8 +27,10 @@ class ModelChoice:
 
     `model_id` is the model's own ID (the guide's, the registry's, the listing's); `wire_id` is the listed ID it is
     called by when that ID alone would not reach it (a dated version); `offered` is False when the provider's last
-    successful listing did not include it; `new` marks a listed model the previous listing did not have. Prices
-    are USD per 1M tokens.
+    successful listing did not include it; `new` marks a listed model the previous listing did not have;
+    `id_is_ref` marks a provider whose model IDs are the user's deployment names, shown as `azure/<name>`;
+    `team_server` a model of a server the admin runs for everyone (no key of the user's). Prices are USD per 1M
+    tokens.
     """
 
     provider: str
@@ -41,6 +44,8 @@ class ModelChoice:
     context_window: int | None = None
     input_price: float | None = None
     output_price: float | None = None
+    id_is_ref: bool = False
+    team_server: bool = False
 
     @property
     def ref(self) -> str:
@@ -49,7 +54,7 @@ class ModelChoice:
     @property
     def shown_id(self) -> str:
         """The ID as the user types it: the model's, or `azure/<deployment>` where model IDs are deployment names."""
-        return self.ref if get_provider(self.provider).deployments else self.wire_id or self.model_id
+        return self.ref if self.id_is_ref else self.wire_id or self.model_id
 
     @property
     def name(self) -> str:
@@ -61,11 +66,20 @@ class ModelChoice:
     @property
     def option_label(self) -> str:
         """How Chat's picker lists it: `GPT-4o mini — gpt-4o-mini · OpenAI` (· not offered to your key)."""
-        tail = "" if self.offered else f" · {NOT_OFFERED_TAG}"
+        tail = "" if self.offered else f" · {self.not_offered_tag}"
         return f"{self.name} · {self.provider_label}{tail}"
+
+    @property
+    def not_offered_tag(self) -> str:
+        return NOT_SERVED_TAG if self.team_server else NOT_OFFERED_TAG
 
     def not_offered_note(self) -> str:
         """Why a model the provider did not list will probably fail, for whoever picks it anyway."""
+        if self.team_server:
+            return (
+                f"{self.provider_label} did not list {self.shown_id} at its last check; it will probably fail. Pick "
+                "another model, or ask your admin."
+            )
         return (
             f"{self.provider_label} did not list {self.shown_id} for your key at the last refresh; it will probably "
             "fail. Pick another model, or Refresh on Models if that has changed."
@@ -91,9 +105,10 @@ class ProviderSection:
 
     @property
     def listing_not_offered(self) -> bool:
-        """A deployments provider whose resource does not list its deployments: the user's own list is used."""
-        listing = self.listing
-        return self.spec.deployments and listing is not None and listing.error_kind in NOT_OFFERED
+        """A provider with a list of its own that has no listing to check it: a deployments provider whose resource
+        does not list its deployments (the user's list is used), a team server that lists no models (the admin's)."""
+        listing, own_list = self.listing, self.spec.deployments or not self.spec.listing_adds
+        return own_list and listing is not None and listing.error_kind in NOT_OFFERED
 
     @property
     def listing_failed(self) -> bool:

@@ -80,6 +80,14 @@ def _public(row: ModelListing, provider: str, current: bool) -> Listing:
     )
 
 
+def changes(previous: list[str] | None, ids: list[str]) -> tuple[list[str], list[str]]:
+    """What a successful listing added (sorted) and dropped (in the old order) since the previous one; a first
+    listing (`previous` None) marks nothing new."""
+    listed = set(ids)
+    new_ids = sorted(listed - set(previous)) if previous is not None else []
+    return new_ids, [i for i in previous or () if i not in listed]
+
+
 class ListingStore:
     """Every method takes the signed-in user's id and touches only listings of that user's credentials."""
 
@@ -142,9 +150,8 @@ class ListingStore:
                 row.error, row.error_kind = str(error)[:500], error.kind.value
             else:
                 previous = [m.id for m in _load(row.models)] if row.refreshed_at is not None else None
-                ids = {m.id for m in models or ()}
-                row.new_ids = json.dumps(sorted(ids - set(previous)) if previous is not None else [])
-                row.dropped_ids = json.dumps([i for i in previous or () if i not in ids])
+                new_ids, dropped_ids = changes(previous, [m.id for m in models or ()])
+                row.new_ids, row.dropped_ids = json.dumps(new_ids), json.dumps(dropped_ids)
                 row.models = _dump(models or ())
                 row.refreshed_at = now
                 row.error = row.error_kind = None

@@ -1,4 +1,9 @@
-"""Model references: `provider/model-id` as a user picks or types it, resolved to the provider to call."""
+"""Model references: `provider/model-id` as a user picks or types it, resolved to the provider to call.
+
+A team server's provider id is `server/<name>` (see core/models/registry_file.py), so its models are
+`server/<name>/<model-id>`, where the model ID may hold slashes of its own (`server/gpu-box/meta-llama/Llama-3.1-8B`).
+Only the servers in the registry file resolve: a reference can never name an address.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from dataclasses import dataclass
 
 from core.errors import UnknownModel
 from core.models.registry_file import MODEL_ID
-from core.providers.registry import PROVIDERS, ProviderSpec
+from core.providers.registry import PROVIDERS, SERVER_NAMESPACE, ProviderSpec
 
 FREE_MODEL_ID = MODEL_ID
 MODEL_ID_HINT = "Type a model ID as provider/model, e.g. openai/gpt-4o or azure/<deployment-name>."
@@ -38,12 +43,8 @@ def resolve_model(text: str, providers: Sequence[ProviderSpec] = PROVIDERS) -> M
     if not ref:
         raise UnknownModel(f"No model chosen. {MODEL_ID_HINT}")
     chat = [spec for spec in providers if spec.chat_capable]
-    provider_id, _, model_id = ref.partition("/")
-    if model_id:
-        spec = next((s for s in chat if s.id == provider_id.lower()), None)
-        if spec is None:
-            names = ", ".join(s.id for s in chat)
-            raise UnknownModel(f"Unknown provider {provider_id!r}: use one of {names}. {MODEL_ID_HINT}")
+    if "/" in ref:
+        spec, model_id = _provider_of(ref, chat)
         pattern = re.compile(spec.model_id_pattern) if spec.model_id_pattern else FREE_MODEL_ID
         if not pattern.match(model_id) or ".." in model_id:
             raise UnknownModel(f"{model_id!r} is not a valid model ID. {MODEL_ID_HINT}")
@@ -52,3 +53,22 @@ def resolve_model(text: str, providers: Sequence[ProviderSpec] = PROVIDERS) -> M
     if len(owners) == 1:
         return ModelTarget(owners[0], ref)
     raise UnknownModel(f"{ref!r} is not one of the listed models. {MODEL_ID_HINT}")
+
+
+def _provider_of(ref: str, chat: Sequence[ProviderSpec]) -> tuple[ProviderSpec, str]:
+    """The provider a `provider/model` reference names (a provider id may hold a slash: `server/<name>`), and the
+    model ID after it; UnknownModel when none is one of `chat`."""
+    lowered = ref.lower()
+    owners = [spec for spec in chat if lowered.startswith(spec.id + "/")]
+    if owners:
+        spec = max(owners, key=lambda s: len(s.id))
+        return spec, ref[len(spec.id) + 1 :]
+    provider_id = ref.partition("/")[0]
+    if provider_id.lower() == SERVER_NAMESPACE:
+        servers = [s.id.partition("/")[2] for s in chat if s.team_server]
+        named = f"the team's servers are {', '.join(servers)}" if servers else "the admin has registered none"
+        raise UnknownModel(
+            f"There is no team server named {ref.split('/')[1]!r}: {named}. Use server/<name>/<model-id>."
+        )
+    names = ", ".join(s.id for s in chat if not s.team_server)
+    raise UnknownModel(f"Unknown provider {provider_id!r}: use one of {names}. {MODEL_ID_HINT}")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from core.config import Settings
+from core.config import Settings, server_key
 from core.providers.endpoints import validate_endpoint
 from core.providers.registry import ProviderSpec
-from core.security.redaction import secrets_in_use
+from core.security.redaction import mask_everywhere, secrets_in_use
 
 # litellm fetches price maps, header configs and tokenizers from the internet unless told not to,
 # and reads these variables at import time (it also imports huggingface_hub, which reads its own).
@@ -115,13 +115,29 @@ def call_arguments(spec: ProviderSpec, values: Mapping[str, str], settings: Sett
     if not spec.needs_credential:
         arguments.setdefault("api_base", spec.api_base)
         # Servers that take no key (vLLM, Ollama, llama.cpp's server) still get one: the SDKs refuse to send none.
-        arguments["api_key"] = NO_KEY
+        arguments["api_key"] = team_key(spec) or NO_KEY
     return arguments
 
 
+def team_key(spec: ProviderSpec) -> str | None:
+    """A team server's key, read now from the environment variable the admin named (None: it takes none, or the
+    variable is not set); masked in every log line from the moment it is read."""
+    key = server_key(spec.key_variable) if spec.key_variable else None
+    if key is not None:
+        mask_everywhere((key,))
+    return key
+
+
+def server_values(spec: ProviderSpec) -> dict[str, str]:
+    """What a call to a provider that needs no credential of the user's signs with: a team server's key, if any."""
+    return {"api_key": team_key(spec) or NO_KEY}
+
+
 def secrets_of(spec: ProviderSpec, values: Mapping[str, str]) -> tuple[str, ...]:
-    """A credential's secret values (its key or token), masked in any log while a call with them runs."""
-    return tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
+    """A call's secret values (the credential's key or token, a team server's key), masked in any log while it runs."""
+    secrets = tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
+    key = team_key(spec)
+    return (*secrets, key) if key else secrets
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Which endpoint URLs a user may save for Azure OpenAI: Azure's own hosts, or origins the admin allowed."""
+"""Which endpoint URLs a user may save for Azure OpenAI (Azure's own hosts, or origins the admin allowed), and
+which base URLs the admin may give a team server (any host: private and loopback ones are the point)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,23 @@ def validate_endpoint(value: str, allowed_origins: tuple[str, ...] = (), field: 
             field,
         )
     return origin
+
+
+def validate_base_url(value: str) -> str:
+    """A team server's base URL as the admin wrote it (`http(s)://host[:port][/path]`, no trailing slash), or
+    InvalidEndpoint saying what to fix. Any host is allowed: only the admin's file ever names one."""
+    text = value.strip()
+    if len(text) > MAX_CHARS or not text.isascii() or not text.isprintable() or " " in text:
+        raise InvalidEndpoint("a base URL is one line of plain ASCII characters, without spaces", "base_url")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError:
+        raise InvalidEndpoint("the base URL is malformed", "base_url") from None
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise InvalidEndpoint("the base URL must start with http:// or https:// and name a host", "base_url")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise InvalidEndpoint("the base URL must not hold a user name or password (use api_key_env)", "base_url")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise InvalidEndpoint("the base URL must not have a query (?…) or fragment (#…)", "base_url")
+    return origin_of(parts) + parts.path.rstrip("/")

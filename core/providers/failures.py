@@ -1,4 +1,5 @@
-"""Every provider failure becomes an error kind and a message that says what to do, from one table: `MESSAGES`.
+"""Every provider failure becomes an error kind and a message that says what to do, from one table: `MESSAGES`
+(core/providers/wording.py).
 
 A classifier reads what went wrong into a `Failure`: `classify_exception` a litellm exception (chat, the deployment
 probe), `classify_response` / `classify_transport` an HTTP answer that was no success or a request that got none
@@ -24,72 +25,11 @@ from core.errors import (
     UnknownModel,
 )
 from core.providers.client import litellm
-from core.providers.registry import ProviderSpec
+from core.providers.registry import SERVER_NAMESPACE, ProviderSpec
+from core.providers.wording import MESSAGES, Wording
 
 log = logging.getLogger(__name__)
 Kind = ProviderErrorKind
-
-
-@dataclass(frozen=True)
-class Wording:
-    """How one kind of failure is told: `text`, or the first variant (in field order) that the call needs."""
-
-    text: str
-    tested: str | None = None  # a key being tested (on save or Test again), not the saved one a chat uses
-    deployment: str | None = None  # the model asked for is one of the user's deployments (`spec.deployments`)
-    listing: str | None = None  # the call asked for the provider's model list, not for one model
-    partial: str | None = None  # a chat reply of which some text arrived (it is kept)
-    chat: str | None = None  # a chat reply: the chat's settings can be changed
-    hub: str | None = None  # a Hub download, or the check and listing made before it
-
-
-# {label} the provider, {noun} "key" or "token", {model} what was asked for, {status} " (HTTP 403)" when there was
-# one, {wait} how long the provider asked to wait, {where} the Profile card, {address} who can fix an address.
-MESSAGES: Final[Mapping[Kind, Wording]] = {
-    Kind.REJECTED_KEY: Wording(
-        "{label} rejected the saved {noun}. Update it in {where}.",
-        tested="{label} rejected this {noun}: it is wrong or was revoked.",
-        hub="{label} rejected your saved {noun}: it is invalid or has expired. Save a new Read {noun} in {where}.",
-    ),
-    Kind.NO_ACCESS: Wording(
-        "{label} accepted the {noun} but refused access to {model}{status}: check its permissions, billing or credit.",
-        listing="{label} accepted the {noun} but refused access{status}: check its permissions, billing or credit.",
-    ),
-    Kind.GATED: Wording(  # the user guide's words, word for word
-        "This model is gated on Hugging Face. Please request access and accept the license terms on the model "
-        "page, then try again."
-    ),
-    Kind.NOT_FOUND: Wording(
-        "{label} does not offer the model {model} to your {noun}. Check the ID, or pick another model.",
-        deployment=(
-            "There is no deployment named {model} at your Azure endpoint. "
-            "Check the deployment name in the Azure portal."
-        ),
-        listing="{label} has nothing at this address{status}. {address}",
-        hub="There is no model {model} on {label}, or it is private to other accounts. Check the ID.",
-    ),
-    Kind.RATE_LIMITED: Wording(
-        "{label} is rate limiting your {noun}; {wait} and try again. "
-        "If it persists, check your plan's quota and credit."
-    ),
-    Kind.PROVIDER_DOWN: Wording("{label} is having problems{status}. Try again in a moment."),
-    Kind.REDIRECTED: Wording("{label} answered with a redirect{status}, which the app does not follow. {address}"),
-    Kind.TIMEOUT: Wording("{label} did not answer in time. Try again in a moment."),
-    Kind.UNREACHABLE: Wording("Could not reach {label}. Check the server's network connection, then try again."),
-    Kind.BAD_REQUEST: Wording(
-        "{label} refused the request for {model}{status}. Check the ID, and that it is a chat model.",
-        listing="{label} refused the request for its model list{status}.",
-        chat=(
-            "{label} refused the request for {model}{status}. Check the model ID and this chat's max output tokens, "
-            "or shorten the conversation."
-        ),
-    ),
-    Kind.INTERRUPTED: Wording(
-        "The answer from {label} was cut off. Try again in a moment.",
-        partial="The reply from {label} was cut off. What arrived is kept; regenerate or send your message again.",
-        hub="The download from {label} was cut off. Finished files are kept: start it again to fetch the rest.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -126,6 +66,7 @@ def _template(wording: Wording, spec: ProviderSpec, call: Call) -> str:
         (call.hub, wording.hub),
         (spec.deployments and not call.listing, wording.deployment),
         (call.listing, wording.listing),
+        (spec.team_server, wording.team),
         (call.partial, wording.partial),
         (call.chat, wording.chat),
     )
@@ -137,9 +78,11 @@ def explain(failure: Failure, spec: ProviderSpec, call: Call, model: str = "") -
     label = spec.label
     # Who can fix the address a provider is reached at: the user (an endpoint they saved), or the admin.
     admin = f"If the server reaches {label} through a gateway, ask your admin to check its address."
+    if spec.team_server:
+        admin = "Ask your admin to check its address in the models registry."
     message = _template(MESSAGES[failure.kind], spec, call).format(
         label=label,
-        noun=spec.mask_field.label.split()[-1].lower(),
+        noun=spec.mask_field.label.split()[-1].lower() if spec.needs_credential else "key",
         model=model,
         status=f" (HTTP {failure.status})" if failure.status else "",
         wait=f"wait {failure.retry_after} s" if failure.retry_after else "wait a moment",
@@ -283,6 +226,12 @@ _LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
 )
 # Kinds whose fix is on the Profile page.
 PROFILE_FIXES = frozenset({"missing_credential", "unreadable_credential", "invalid_endpoint", "rejected_key"})
+
+
+def fixed_on_profile(kind: str | None, model_ref: str | None) -> bool:
+    """Whether a saved reply's failure is the user's to fix in Profile: never for a team server's (its key and
+    address are the admin's)."""
+    return kind in PROFILE_FIXES and not (model_ref or "").lower().startswith(SERVER_NAMESPACE + "/")
 
 
 def error_kind(error: AppError) -> str:

@@ -17,6 +17,7 @@ import httpx
 
 from core.config import Settings
 from core.errors import ProviderErrorKind
+from core.providers.client import secrets_of
 from core.providers.endpoints import validate_endpoint
 from core.providers.failures import LISTING, Call, Failure, classify_response, classify_transport, explain
 from core.providers.registry import ProviderSpec
@@ -65,9 +66,19 @@ class _Dialect:
     read: Callable[[Any], _Page]
 
 
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def _read_openai(body: Any) -> _Page:
     items = body.get("data", []) if isinstance(body, dict) else []
-    return _Page([DiscoveredModel(str(item["id"])) for item in items if isinstance(item, dict) and "id" in item], None)
+    # vLLM says each model's context window (`max_model_len`); OpenAI and the others say none.
+    models = [
+        DiscoveredModel(str(item["id"]), "", _positive(item.get("max_model_len")))
+        for item in items
+        if isinstance(item, dict) and "id" in item
+    ]
+    return _Page(models, None)
 
 
 def _read_anthropic(body: Any) -> _Page:
@@ -189,8 +200,7 @@ def list_models(
         timeout=min(settings.request_timeout, LISTING_TIMEOUT_SECONDS),
         call=call,
     )
-    secrets = tuple(values[f.name] for f in spec.fields if f.secret and values.get(f.name))
-    with secrets_in_use(secrets):
+    with secrets_in_use(secrets_of(spec, values)):
         return [model for page in _pages(request, values) for model in page.models]
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
+# The namespace of the team servers the admin registers (core/models/servers.py): `server/<name>` is a server's
+# provider id, so its models are referenced as `server/<name>/<model-id>` and no name can shadow a provider's.
+SERVER_NAMESPACE = "server"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,13 @@ class ProviderSpec:
     `runs_here` marks the models downloaded to and run on this server (core/local): the catalog lists what the user
     may use of them, and a reply costs nothing; `model_id_pattern` replaces the usual model-ID rule (a local
     model's ID is its Hugging Face `owner/name`).
+
+    `team_server` marks an OpenAI-compatible server the admin registered for everyone (core/models/servers.py
+    builds its entry from the registry file): its address and its key (`key_variable`, the environment variable
+    the admin named, read at each call and never stored) are the admin's, so a failure says to ask them;
+    `listing_adds` False means a listing only checks the models configured for it and adds none;
+    `litellm_model_map` False means litellm's map cannot describe its models (a team's server may serve a model
+    named like OpenAI's that is not OpenAI's): no price, context window or kind is taken from it.
     """
 
     id: str
@@ -67,6 +77,10 @@ class ProviderSpec:
     key_shape: str | None = None
     runs_here: bool = False
     model_id_pattern: str | None = None
+    team_server: bool = False
+    key_variable: str | None = None
+    listing_adds: bool = True
+    litellm_model_map: bool = True
 
     @property
     def chat_capable(self) -> bool:

@@ -13,6 +13,9 @@ _key_shapes: re.Pattern[str] | None = None  # the providers' key patterns (regis
 MIN_SECRET_CHARS = 8
 
 _in_use: ContextVar[tuple[str, ...]] = ContextVar("secrets_in_use", default=())
+# Secrets the server itself holds in its environment (the keys of the team's servers): masked in every log line,
+# whichever thread logs it. Holding them here exposes nothing the process environment does not already hold.
+_standing: frozenset[str] = frozenset()
 
 
 @contextmanager
@@ -25,6 +28,14 @@ def secrets_in_use(values: Collection[str]) -> Iterator[None]:
         _in_use.reset(token)
 
 
+def mask_everywhere(values: Collection[str]) -> None:
+    """Mask these secrets in every log line from now on, in use or not (the keys of the team's servers)."""
+    global _standing
+    fresh = {v for v in values if len(v) >= MIN_SECRET_CHARS} - _standing
+    if fresh:
+        _standing = _standing | fresh
+
+
 def use_key_shapes(patterns: Collection[str]) -> None:
     """Mask anything shaped like these keys in every log line, in use or not (core.services passes the registry's)."""
     global _key_shapes
@@ -32,7 +43,7 @@ def use_key_shapes(patterns: Collection[str]) -> None:
 
 
 def redact(text: str) -> str:
-    for secret in _in_use.get():
+    for secret in (*_in_use.get(), *_standing):
         text = text.replace(secret, REDACTED)
     return _key_shapes.sub(REDACTED, text) if _key_shapes is not None else text
 

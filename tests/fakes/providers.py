@@ -1,4 +1,5 @@
-"""Fake OpenAI, Anthropic, Gemini, xAI and Azure OpenAI HTTP APIs on 127.0.0.1.
+"""Fake OpenAI, Anthropic, Gemini, xAI and Azure OpenAI HTTP APIs on 127.0.0.1, and a team's own
+OpenAI-compatible inference server (``server``: vLLM's dialect of OpenAI's protocol).
 
 One stdlib server speaks each provider's real wire protocol (JSON bodies, SSE
 streaming over chunked HTTP/1.1, auth headers, error bodies and status codes)
@@ -18,6 +19,7 @@ gemini     {url}/gemini/v1beta   POST /models/{m}:generateContent,
                                  GET /models
 azure      {url}                 POST /openai/deployments/{d}/chat/completions,
                                  GET /openai/deployments, GET /openai/models
+server     {url}/server/v1       POST /chat/completions, GET /models
 =========  ====================  ===================================================
 
 Checks run in the real providers' order: credential, then model (or Azure
@@ -36,6 +38,11 @@ caps a page further. ``fake.methods`` sets a Gemini model's
 ``supportedGenerationMethods`` (an embedding model has only ``embedContent``), and
 ``fake.lists_deployments = False`` makes Azure answer ``GET /openai/deployments``
 with 404, as resources on API versions without that operation do.
+
+The ``server`` speaks as vLLM does: model IDs are Hugging Face's ``owner/name``, its listing
+gives each model's ``max_model_len`` (``fake.max_model_len``), a wrong or missing key is
+``401 {"error": "Unauthorized"}``; its key is ``SERVER_KEY`` (add ``NO_KEY`` to
+``fake.keys["server"]`` for a server started without ``--api-key``).
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 
-ProviderId = Literal["openai", "anthropic", "gemini", "xai", "azure"]
+ProviderId = Literal["openai", "anthropic", "gemini", "xai", "azure", "server"]
 FailureKind = Literal["rate_limit", "server_error", "cut_stream", "hang", "forbidden", "not_found", "redirect"]
 _ErrorKind = Literal["rate_limit", "server_error", "forbidden"]
 _Endpoint = Literal["chat", "stream", "models", "deployments"]
@@ -80,7 +87,10 @@ DEFAULT_MODELS: Final[Mapping[ProviderId, tuple[str, ...]]] = {
     "gemini": ("gemini-1.5-flash", "gemini-1.5-pro"),
     "xai": ("grok-2", "grok-2-mini"),
     "azure": ("my-gpt4o",),
+    "server": ("meta-llama/Llama-3.1-8B-Instruct", "Qwen/Qwen2.5-7B-Instruct"),
 }
+# The team server's key: not one of the users' provider keys (DEFAULT_KEYS), so nothing saves it as one.
+SERVER_KEY: Final = "team-server-key-sentinel-0001"
 
 _FAILURE_STATUS: Final[Mapping[_ErrorKind, int]] = {"rate_limit": 429, "server_error": 500, "forbidden": 403}
 GEMINI_CHAT_METHODS: Final = ("generateContent", "countTokens")
@@ -100,6 +110,8 @@ _ROUTES: Final[tuple[tuple[ProviderId, str, re.Pattern[str], _Endpoint], ...]] =
         ("azure", "POST", r"/openai/deployments/(?P<model>[^/]+)/chat/completions", "chat"),
         ("azure", "GET", r"/openai/deployments", "deployments"),
         ("azure", "GET", r"/openai/models", "models"),
+        ("server", "POST", r"/server/v1/chat/completions", "chat"),
+        ("server", "GET", r"/server/v1/models", "models"),
     )
 )
 
@@ -397,6 +409,21 @@ class _AzureDialect(_OpenAIDialect):
         return {"error": {"code": code, "message": message}}
 
 
+class _ServerDialect(_OpenAIDialect):
+    """vLLM's OpenAI-compatible server: OpenAI's protocol, a bare ``Unauthorized`` error, ``max_model_len``."""
+
+    owned_by = "vllm"
+
+    def auth_error(self, key: str | None) -> _Reply:
+        return _Reply(401, {"error": "Unauthorized"})
+
+    def listing(self, endpoint: _Endpoint, ids: list[str], query: Mapping[str, str], fake: FakeProviders) -> Any:
+        body = super().listing(endpoint, ids, query, fake)
+        for model in body["data"]:
+            model |= {"root": model["id"], "parent": None, "max_model_len": fake.max_model_len}
+        return body
+
+
 class _AnthropicDialect:
     """Anthropic Messages API."""
 
@@ -613,6 +640,7 @@ _DIALECTS: Final[Mapping[ProviderId, _Dialect]] = {
     "azure": _AzureDialect(),
     "anthropic": _AnthropicDialect(),
     "gemini": _GeminiDialect(),
+    "server": _ServerDialect(),
 }
 
 
@@ -769,10 +797,11 @@ class _Handler(LoopbackHandler):
 
 
 class FakeProviders(LoopbackFake):
-    """In-process fake of five LLM provider HTTP APIs; see the module docstring for routes.
+    """In-process fake of five LLM provider HTTP APIs and a team server; see the module docstring for routes.
 
     Configure through the public attributes (``keys``, ``models``, ``reply``,
-    ``chunks``, ``pace``, ``paced_models``, ``no_delay``, ``page_size``, ``methods``, ``lists_deployments``), inject
+    ``chunks``, ``pace``, ``paced_models``, ``no_delay``, ``page_size``, ``methods``, ``lists_deployments``,
+    ``max_model_len``), inject
     failures with :meth:`fail`, inspect :attr:`requests` (and :attr:`unrouted`).
     """
 
@@ -790,6 +819,7 @@ class FakeProviders(LoopbackFake):
         self.page_size: int | None = None
         self.methods: dict[str, tuple[str, ...]] = {}
         self.lists_deployments: bool = True
+        self.max_model_len: int = 8192  # what the team server lists as each model's context window
         self.requests: list[Recorded] = []
         self.unrouted: list[str] = []  # "METHOD /path" of each request no route serves (a followed redirect)
         self._failures: list[_Failure] = []
@@ -814,6 +844,7 @@ class FakeProviders(LoopbackFake):
             "anthropic": "/anthropic",
             "gemini": "/gemini/v1beta",
             "azure": "",
+            "server": "/server/v1",
         }
         return self.url + suffixes[provider]
 
@@ -849,7 +880,7 @@ class FakeProviders(LoopbackFake):
             self.requests.clear()
             self.unrouted.clear()
             self._failures.clear()
-        self.keys = {provider: {key} for provider, key in DEFAULT_KEYS.items()}
+        self.keys = {provider: {key} for provider, key in DEFAULT_KEYS.items()} | {"server": {SERVER_KEY}}
         self.models = {provider: list(models) for provider, models in DEFAULT_MODELS.items()}
         self.reply = None
         self.chunks = 5
@@ -857,6 +888,7 @@ class FakeProviders(LoopbackFake):
         self.page_size = None
         self.methods = {}
         self.lists_deployments = True
+        self.max_model_len = 8192
 
     def _record(self, request: Recorded) -> None:
         with self._lock:

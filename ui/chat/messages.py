@@ -10,7 +10,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from core.chat.conversations import Conversation, Message
 from core.chat.export import describe_reply, describe_usage
-from core.providers.failures import PROFILE_FIXES
+from core.providers.failures import fixed_on_profile
 from ui.chat.session import ChatSession
 
 
@@ -27,7 +27,7 @@ def details(message: Message) -> None:
         st.caption("Stopped before any text arrived.")
     if message.error:
         st.error(message.error)
-        if message.error_kind in PROFILE_FIXES:
+        if fixed_on_profile(message.error_kind, message.model):
             st.page_link("pages/profile.py", label="Open Profile → Provider Keys", icon=":material/key:")
     if message.role == "assistant" and message.model:
         st.caption(describe_reply(message))

@@ -10,6 +10,7 @@ from core.errors import AppError
 from core.models.catalog import available_models, find_model
 from core.models.choice import ModelChoice, ProviderSection
 from core.models.target import resolve_model
+from core.providers.registry import PROVIDERS
 from ui.chat.session import ChatSession
 
 KEY = "chat_model"
@@ -24,6 +25,7 @@ class Picker:
 
     def __init__(self, session: ChatSession, sections: Sequence[ProviderSection]) -> None:
         self._session = session
+        self._providers = tuple(section.spec for section in sections)  # the providers and team servers in effect
         self.models = available_models(list(sections))
         self.choices: dict[str, ModelChoice] = {model.ref: model for model in self.models}
         self.labels = {ref: model.option_label for ref, model in self.choices.items()}
@@ -88,7 +90,7 @@ class Picker:
             self.warn_if_not_offered(choice)
         elif choice:
             try:
-                target = resolve_model(choice)
+                target = resolve_model(choice, self._providers or PROVIDERS)
             except AppError as error:
                 st.error(str(error))
             else:

@@ -4,4 +4,5 @@
   and "Chat with …" under it.
 - listing.py: what the card says about the provider's listing (when, failed, new, not offered, dropped).
 - hub.py: the Hugging Face card's "Check access" form.
+- servers.py: the team's servers, grouped after the providers: each one's status (up, or why not) and models.
 """

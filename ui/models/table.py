@@ -13,7 +13,7 @@ import streamlit as st
 from core.accounts.users import UserPublic
 from core.chat.export import DASH
 from core.models.catalog import search_models
-from core.models.choice import NOT_OFFERED_TAG, ModelChoice, ProviderSection
+from core.models.choice import ModelChoice, ProviderSection
 from ui.chat.session import open_chat_with
 
 SEARCH_ABOVE = 12  # a provider listing more models than this gets a search box
@@ -44,7 +44,7 @@ def clear_selection(provider_id: str) -> None:
 
 def source(model: ModelChoice) -> str:
     kind = "new" if model.new else model.source.value
-    return kind if model.offered else f"{kind} · {NOT_OFFERED_TAG}"
+    return kind if model.offered else f"{kind} · {model.not_offered_tag}"
 
 
 def rows(models: tuple[ModelChoice, ...]) -> pd.DataFrame:
