@@ -9,6 +9,7 @@ from datetime import timedelta
 from core.accounts.service import Accounts
 from core.accounts.sessions import SessionStore
 from core.accounts.throttle import SignInThrottle
+from core.accounts.tokens import TOKEN_SHAPE, ApiTokens
 from core.accounts.users import UserStore
 from core.chat.conversations import ConversationStore
 from core.chat.service import ChatService
@@ -27,7 +28,7 @@ from core.models.deployments import Deployments, DeploymentStore
 from core.models.listings import Listings, ListingStore
 from core.providers.registry import key_shapes, server_key_variables
 from core.security.crypto import KeyRing
-from core.security.keys import load_key_ring
+from core.security.keys import load_key_ring, load_token_key
 from core.security.redaction import use_key_shapes
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class Services:
     deployments: Deployments  # what front ends call: add (tried with one token first), remove, list
     sessions: SessionStore
     accounts: Accounts
+    tokens: ApiTokens  # personal access tokens for the HTTP API
     key_tests: KeyTests  # save a key once the provider accepted it; Test again
     catalog: Catalog
     chat: ChatService
@@ -55,13 +57,14 @@ class Services:
 
 def open_services(settings: Settings) -> Services:
     """Check the master key, open the database and wire the stores; StartupError when misconfigured."""
-    use_key_shapes(key_shapes())
+    use_key_shapes((*key_shapes(), TOKEN_SHAPE))  # providers' keys and our own API tokens
     stripped = strip_server_keys(server_key_variables())
     if stripped:
         log.warning(
             "Removed provider keys from the server environment (users bring their own): %s", ", ".join(stripped)
         )
     key_ring = load_key_ring(settings)
+    token_key = load_token_key(settings)
     engine = make_engine(settings.database_url)
     for warning in check_master_key(engine, key_ring):
         log.warning(warning)
@@ -84,6 +87,7 @@ def open_services(settings: Settings) -> Services:
         deployments=Deployments(deployments, credentials, settings),
         sessions=sessions,
         accounts=Accounts(users, throttle, sessions),
+        tokens=ApiTokens(engine, token_key, settings.api_rate_limit),
         key_tests=KeyTests(credentials, settings, listings),
         catalog=Catalog(credentials, Listings(listings, credentials, settings), deployments, settings, local=local),
         chat=ChatService(conversations, credentials, settings, local=local),
