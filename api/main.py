@@ -14,6 +14,7 @@ from api import errors
 from api.routes import router
 from core.config import load_settings
 from core.errors import StartupError
+from core.providers.client import warm_in_background
 from core.security import redaction
 from core.services import open_services
 
@@ -31,6 +32,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.error("The API cannot start: %s", error)
         raise
     app.state.services = services
+    warm_in_background()  # litellm's import takes seconds: not on the first request's time
     try:
         yield
     finally:

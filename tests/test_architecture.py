@@ -357,7 +357,7 @@ def parameter_count(function: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
 
 
 def test_size_budgets() -> None:
-    """Pages under 150 lines, core (and api) modules under 300, functions that fit on a screen, at most five parameters."""
+    """Pages under 150 lines, core and api modules under 300, functions that fit a screen, five parameters at most."""
     offenders = []
     for path in PAGE_FILES:
         if (lines := len(path.read_text().splitlines())) > MAX_PAGE_LINES:
