@@ -79,11 +79,14 @@ def well_formed(token: object) -> bool:
 
 
 def clean_name(name: str | None) -> str:
-    text = " ".join((name or "").split())
+    raw = (name or "").strip()
+    if not raw.isprintable():
+        raise InvalidInput("The name must be one line, without control characters.", "name")
+    text = " ".join(raw.split())
     if not text:
         raise InvalidInput("Give the token a name, e.g. the script or tool that will use it.", "name")
-    if len(text) > MAX_NAME_CHARS or not text.isprintable():
-        raise InvalidInput(f"The name must be one line of at most {MAX_NAME_CHARS} characters.", "name")
+    if len(text) > MAX_NAME_CHARS:
+        raise InvalidInput(f"The name must be at most {MAX_NAME_CHARS} characters.", "name")
     return text
 
 
