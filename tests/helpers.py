@@ -210,3 +210,23 @@ class Clock:
 def model_tables(at: AppTest) -> list[str]:
     """The keys of the providers' model tables on the page (Local models' suggestions are not one)."""
     return [d.key for d in at.dataframe if (d.key or "").startswith("models_table:")]
+
+
+def tree_text(at: AppTest) -> str:
+    """Every element's protobuf, as text: labels, values, messages, captions, data frames."""
+    parts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)
+
+
+def state_text(at: AppTest) -> str:
+    state = at.session_state._state._state.filtered_state
+    return "\n".join(f"{key}={value!r}" for key, value in state.items())

@@ -28,7 +28,7 @@ from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import FakeProviders
-from tests.helpers import card_input, open_page, signed_in
+from tests.helpers import card_input, open_page, signed_in, state_text, tree_text
 
 # Shaped like real keys (so the pattern filter would catch them) and not (so only "secrets in use" can).
 SENTINELS = {
@@ -43,26 +43,6 @@ LOGGERS = ("", "LiteLLM", "litellm", "sqlalchemy", "sqlalchemy.engine", "httpx",
 
 def leaks(text: str) -> list[str]:
     return [secret for secret in FORBIDDEN if secret in text]
-
-
-def tree_text(at: AppTest) -> str:
-    """Every element's protobuf, as text: labels, values, messages, captions, data frames."""
-    parts: list[str] = []
-
-    def walk(node) -> None:
-        proto = getattr(node, "proto", None)
-        if proto is not None:
-            parts.append(str(proto))
-        for child in getattr(node, "children", {}).values():
-            walk(child)
-
-    walk(at._tree)
-    return "\n".join(parts)
-
-
-def state_text(at: AppTest) -> str:
-    state = at.session_state._state._state.filtered_state
-    return "\n".join(f"{key}={value!r}" for key, value in state.items())
 
 
 def database_bytes(services: Services) -> bytes:
