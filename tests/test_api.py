@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,7 +23,7 @@ from core.models.catalog import available_models
 from core.services import Services
 from tests.fakes.loopback import free_port
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.helpers import chat_posts, save_key, wait_for
+from tests.helpers import ROOT, chat_posts, save_key, wait_for
 
 pytestmark = pytest.mark.both_backends
 
@@ -521,3 +523,37 @@ def test_a_token_or_key_never_reaches_the_logs(
     assert "/v1/models" in logged, "the access log is captured"
     for secret in (alice_token, alice_token[4:], revoked, ALICE_OPENAI):
         assert secret not in logged
+
+
+# --- As `make api` runs it -----------------------------------------------------------------------------------------
+
+
+def test_make_api_serves_several_workers_that_share_the_rate_limit(
+    services: Services, alice_token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two worker processes, as `make api` starts them: a token's requests are counted in the database, so the
+    limit holds whichever worker answers (each request on a new connection, spread over both)."""
+    makefile = (ROOT / "Makefile").read_text()
+    assert (
+        "$(BIN)/uvicorn api.main:app --host $${HOST:-0.0.0.0} --port $(API_PORT) --workers $(API_WORKERS)" in makefile
+    )
+    monkeypatch.setenv("APP_API_RATE_LIMIT", "6")
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen([*command, "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/v1/models"
+        wait_for(lambda: _answers(url) or server.poll() is not None, timeout=90)
+        assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+        statuses = [get(url, headers=_bearer(alice_token)).status_code for _ in range(12)]
+        assert statuses == [200] * 6 + [429] * 6, "the probe sent no token: it was not counted"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return get(url).status_code == 401
+    except httpx.TransportError:
+        return False
