@@ -1,14 +1,17 @@
 # make run  — install and start the app on its embedded default (SQLite in ./data)
 # make test — install what tests need (Python packages, Debian's chromium), audit the packages, run the whole suite
+# make api  — start the OpenAI-compatible HTTP API on port 8600 (see README, "HTTP API")
 # make bench — the speed figures of bench/README.md (about 10 minutes; not part of make test)
 
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8501
+API_PORT ?= 8600
+API_WORKERS ?= 2
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint format browser postgres audit bench clean
+.PHONY: run api test lint format browser postgres audit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +26,9 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed requirements-dev.txt
 
 run: $(VENV)/.app-installed
 	$(BIN)/streamlit run asgi.py --server.port $(PORT) --server.address $${HOST:-0.0.0.0}
+
+api: $(VENV)/.app-installed
+	$(BIN)/uvicorn api.main:app --host $${HOST:-0.0.0.0} --port $(API_PORT) --workers $(API_WORKERS)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || sh scripts/install-chromium.sh

@@ -1,4 +1,5 @@
-"""Administration from the shell: `python -m core.cli add-user NAME --name "Full Name" --email EMAIL`.
+"""Administration from the shell: `python -m core.cli add-user NAME --name "Full Name" --email EMAIL`, API tokens
+(`create-token NAME --name N [--expires-days D]`, `list-tokens NAME`, `revoke-token NAME ID`).
 
 Every command says which database it worked on, so a command run with other settings than the app's (another
 APP_DATA_DIR or DATABASE_URL) is noticed at once.
@@ -10,12 +11,15 @@ import argparse
 import getpass
 import sys
 
+from core.accounts.users import UserPublic
 from core.config import load_settings
 from core.credentials.rotation import rotate_keys
 from core.db.engine import describe_database, make_engine
 from core.db.migrate import migrate
+from core.db.types import utcnow
 from core.errors import AppError
 from core.security.crypto import generate_master_key
+from core.security.keys import generate_token_key
 from core.security.shared import generate_secret
 from core.services import Services, open_services
 
@@ -83,9 +87,7 @@ def enable_user(args: argparse.Namespace) -> str:
 
 def end_sessions(args: argparse.Namespace) -> str:
     services = _services()
-    user = services.users.get(args.username)
-    if user is None:
-        raise AppError(f"There is no user named {args.username!r} {_where(services)}.")
+    user = _user(services, args.username)
     ended = services.sessions.end_all(user.id)
     return f"Ended {ended} sign-in session(s) of {user.username}: every browser of theirs must sign in again."
 
@@ -108,6 +110,59 @@ def new_secret(_args: argparse.Namespace) -> str:
     return generate_secret()
 
 
+def new_token_key(_args: argparse.Namespace) -> str:
+    return generate_token_key()
+
+
+def _user(services: Services, username: str) -> UserPublic:
+    user = services.users.get(username)
+    if user is None:
+        raise AppError(f"There is no user named {username!r} {_where(services)}.")
+    return user
+
+
+def create_token(args: argparse.Namespace) -> str:
+    services = _services()
+    user = _user(services, args.username)
+    token, secret = services.tokens.create(user.id, args.name, args.expires_days)
+    until = f"expires {token.expires_at:%Y-%m-%d %H:%M} UTC" if token.expires_at else "never expires"
+    return (
+        f"Created API token {token.id} ({token.name!r}, {until}) for {user.username} {_where(services)}.\n"
+        f"It is shown only this once; send it as 'Authorization: Bearer <token>':\n{secret}"
+    )
+
+
+def list_tokens(args: argparse.Namespace) -> str:
+    services = _services()
+    user = _user(services, args.username)
+    now = utcnow()
+    lines = [
+        "\t".join(
+            (
+                str(token.id),
+                token.name,
+                token.masked,
+                f"created {token.created_at:%Y-%m-%d %H:%M}",
+                f"last used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used",
+                ("expired " if token.expired(now) else "expires ") + f"{token.expires_at:%Y-%m-%d %H:%M}"
+                if token.expires_at
+                else "no expiry",
+            )
+        )
+        for token in services.tokens.list(user.id)
+    ]
+    count = f"{len(lines)} API token{'s' * (len(lines) != 1)}"
+    return "\n".join([*lines, f"({count} of {user.username} {_where(services)}; times in UTC)"])
+
+
+def revoke_token(args: argparse.Namespace) -> str:
+    services = _services()
+    user = _user(services, args.username)
+    if not services.tokens.revoke(user.id, args.token_id):
+        raise AppError(f"{user.username} has no API token {args.token_id} {_where(services)} (see list-tokens).")
+    return f"Revoked API token {args.token_id} of {user.username} {_where(services)}: it stops working at once."
+
+
 def rotate(_args: argparse.Namespace) -> str:
     services = _services()
 
@@ -127,6 +182,19 @@ def _user_command(commands, name: str, help_text: str, run) -> None:
     command.set_defaults(run=run)
 
 
+def _token_commands(commands) -> None:
+    create = commands.add_parser("create-token", help="create an API token for a user and print it (shown once)")
+    create.add_argument("username")
+    create.add_argument("--name", required=True, help="what the token is for, e.g. the script that uses it")
+    create.add_argument("--expires-days", type=int, default=None, help="days until it expires (default: never)")
+    create.set_defaults(run=create_token)
+    _user_command(commands, "list-tokens", "list a user's API tokens (masked)", list_tokens)
+    revoke = commands.add_parser("revoke-token", help="revoke one of a user's API tokens (see list-tokens)")
+    revoke.add_argument("username")
+    revoke.add_argument("token_id", type=int)
+    revoke.set_defaults(run=revoke_token)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m core.cli", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
@@ -144,7 +212,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "migrate", help="bring the database schema to this version (the app also does it at start, under a lock)"
     ).set_defaults(run=migrate_database)
+    _token_commands(commands)
     commands.add_parser("new-master-key", help="print a new random master key").set_defaults(run=new_master_key)
+    commands.add_parser("new-token-key", help="print a new random APP_TOKEN_KEY").set_defaults(run=new_token_key)
     commands.add_parser(
         "new-secret", help="print a new random secret (STREAMLIT_SERVER_COOKIE_SECRET, a database password)"
     ).set_defaults(run=new_secret)

@@ -33,6 +33,9 @@ class Settings:
     db_max_overflow: int = 5
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
+    # The HMAC key API tokens are stored under (APP_TOKEN_KEY), else one generated into the data folder.
+    token_key: str | None = field(default=None, repr=False)
+    api_rate_limit: int = 60  # requests per minute per API token
     cookie_expiry_days: float = 1.0
     allow_signup: bool = False
     allow_endpoints: tuple[str, ...] = ()
@@ -112,6 +115,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         db_max_overflow=max(0, number("APP_DB_MAX_OVERFLOW", "5", int)),
         master_key=get("APP_MASTER_KEY"),
         master_key_file=_project_path(master_key_file) if master_key_file else None,
+        token_key=get("APP_TOKEN_KEY"),
+        api_rate_limit=max(1, number("APP_API_RATE_LIMIT", "60", int)),
         cookie_expiry_days=number("APP_COOKIE_EXPIRY_DAYS", "1"),
         allow_signup=text("APP_ALLOW_SIGNUP", "").lower() in TRUE_WORDS,
         allow_endpoints=_split_list(get("APP_ALLOW_ENDPOINTS")),

@@ -46,8 +46,24 @@ class CredentialUnreadable(AppError):
 class AccountInactive(AppError):
     """The account was disabled or deleted: its keys may not be used, and a reply in progress is stopped."""
 
-    def __init__(self) -> None:
-        super().__init__("This account was signed out or disabled, so its keys are not used. Sign in again.")
+    def __init__(
+        self, message: str = "This account was signed out or disabled, so its keys are not used. Sign in again."
+    ) -> None:
+        super().__init__(message)
+
+
+class InvalidToken(AppError):
+    """An API token is missing, malformed, unknown, revoked or expired: the request is refused as unauthenticated."""
+
+
+class TokenRateLimited(AppError):
+    """An API token made more requests this minute than the server allows; `retry_after` is in seconds."""
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__(
+            f"This API token made more than {limit} requests this minute. Wait {retry_after} s and try again."
+        )
+        self.retry_after = retry_after
 
 
 class UnknownModel(AppError):

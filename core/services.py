@@ -10,6 +10,7 @@ from datetime import timedelta
 from core.accounts.service import Accounts
 from core.accounts.sessions import SessionStore
 from core.accounts.throttle import SignInThrottle
+from core.accounts.tokens import TOKEN_SHAPE, ApiTokens
 from core.accounts.users import UserStore
 from core.chat.conversations import ConversationStore
 from core.chat.service import ChatService
@@ -31,7 +32,7 @@ from core.models.servers import ServerListings
 from core.providers.client import team_key
 from core.providers.registry import key_shapes, server_key_variables
 from core.security.crypto import KeyRing
-from core.security.keys import load_key_ring
+from core.security.keys import load_key_ring, load_token_key
 from core.security.redaction import use_key_shapes
 from core.security.shared import SharedSecret, require_shared_secrets
 
@@ -52,6 +53,7 @@ class Services:
     deployments: Deployments  # what front ends call: add (tried with one token first), remove, list
     sessions: SessionStore
     accounts: Accounts
+    tokens: ApiTokens  # personal access tokens for the HTTP API
     key_tests: KeyTests  # save a key once the provider accepted it; Test again
     catalog: Catalog
     chat: ChatService
@@ -62,7 +64,7 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
     """Check the shared secrets (also a front end's own, `also_shared`) and the master key, open the database and
     wire the stores; StartupError when misconfigured."""
     require_shared_secrets(settings, also_shared)
-    use_key_shapes(key_shapes())
+    use_key_shapes((*key_shapes(), TOKEN_SHAPE))  # providers' keys and our own API tokens
     stripped = strip_server_keys(server_key_variables())
     if stripped:
         log.warning(
@@ -73,6 +75,7 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
     for server in load_servers(settings):
         team_key(server.spec)
     key_ring = load_key_ring(settings)
+    token_key = load_token_key(settings)
     engine = make_engine(settings.database_url, PoolSize(settings.db_pool_size, settings.db_max_overflow))
     for warning in check_master_key(engine, key_ring):
         log.warning(warning)
@@ -95,6 +98,7 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
         deployments=Deployments(deployments, credentials, settings),
         sessions=sessions,
         accounts=Accounts(users, throttle, sessions),
+        tokens=ApiTokens(engine, token_key, settings.api_rate_limit),
         key_tests=KeyTests(credentials, settings, listings),
         catalog=Catalog(
             credentials,

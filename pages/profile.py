@@ -1,5 +1,5 @@
 """Profile → Provider Keys: one card per provider; a saved credential shows masked, with one line on its health.
-Then Account: the password and where the user is signed in."""
+Then API tokens (for the HTTP API), and Account: the password and where the user is signed in."""
 
 import streamlit as st
 
@@ -8,6 +8,7 @@ from ui.profile.account import account_section
 from ui.profile.actions import card_key
 from ui.profile.card import card
 from ui.profile.status import card_title
+from ui.profile.tokens import tokens_section
 from ui.signin import require_user
 from ui.state import get_services
 
@@ -33,4 +34,5 @@ for spec in keyed_providers():
     ):
         card(user, spec, credentials.get(spec.id))
 
+tokens_section(user)
 account_section(user)

@@ -19,6 +19,7 @@ from core.accounts.users import UserPublic
 from core.config import load_settings
 from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
+from core.security.keys import generate_token_key
 from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
@@ -93,6 +94,7 @@ def env(
     monkeypatch.setenv("APP_MAX_RETRIES", "0")
     if database_url:
         monkeypatch.setenv("DATABASE_URL", database_url)
+        monkeypatch.setenv("APP_TOKEN_KEY", generate_token_key())  # a database server generates no keys
     else:
         monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("APP_ALLOW_SIGNUP", raising=False)

@@ -316,3 +316,8 @@ def register(services: Services, *sections: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(sections))
     return path
+
+
+def state_text(at: AppTest) -> str:
+    state = at.session_state._state._state.filtered_state
+    return "\n".join(f"{key}={value!r}" for key, value in state.items())

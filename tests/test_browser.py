@@ -466,6 +466,38 @@ def test_a_typed_key_is_never_sent_again_after_save(shared_server: Server, brows
     expect(page.get_by_label("API key").last).to_have_value("")
 
 
+def test_an_api_token_is_shown_once_in_a_dialog(shared_server: Server, browser) -> None:
+    """Profile → API tokens in the browser: the dialog shows the token with a copy button; once dismissed it is gone
+    from the page and never sent again, and the list shows its last four characters only."""
+    from playwright.sync_api import expect
+
+    sent: list[bytes] = []
+    page = new_page(browser)
+    page.on("websocket", lambda socket: socket.on("framesent", lambda payload: sent.append(_as_bytes(payload))))
+    page.goto(f"{shared_server.url}/profile")
+    sign_in(page)
+    expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+    settle(page)
+    type_into(page.get_by_label("Name", exact=True), "browser test")
+    page.get_by_role("button", name="Create token").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text("Copy it now: it is shown only this once.")).to_be_visible()
+    token = dialog.locator("pre code").inner_text().strip()
+    assert token.startswith("cdp_") and len(token) == 40
+    dialog.locator("pre code").hover()
+    expect(dialog.get_by_role("button", name="Copy to clipboard")).to_be_visible()
+    shoot(page, "api-token-dialog")
+    after_dialog = len(sent)
+    dialog.get_by_role("button", name="I have copied it").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    settle(page)
+    expect(page.get_by_text(f"…{token[-4:]}")).to_be_visible()
+    shoot(page, "api-token-listed")
+    assert token not in page.content()
+    assert not [frame for frame in sent[after_dialog:] if token.encode() in frame], "the browser never sends it"
+    assert shared_server.services().tokens.authenticate(token)
+
+
 def _as_bytes(payload: str | bytes) -> bytes:
     return payload.encode() if isinstance(payload, str) else payload
 

@@ -26,8 +26,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 COMPOSE_FILE = ROOT / "compose.yaml"
 # What compose must refuse to start without: the database's password and every secret the processes share.
 REQUIRED = sorted(
-    {"POSTGRES_PASSWORD", "APP_TOKEN_KEY", STREAMLIT_COOKIE_SECRET.variable}
-    | {secret.variable for secret in SHARED_SECRETS}
+    {"POSTGRES_PASSWORD", STREAMLIT_COOKIE_SECRET.variable} | {secret.variable for secret in SHARED_SECRETS}
 )
 COMPILERS = ("build-essential", "cmake", "gcc", "g++")
 

@@ -28,7 +28,7 @@ from core.services import Services, open_services
 from tests.fakes.hub import FakeHub
 from tests.fakes.loopback import LoopbackFake, LoopbackHandler, LoopbackServer
 from tests.fakes.providers import FakeProviders
-from tests.helpers import card_input, open_page, signed_in, tree_text
+from tests.helpers import card_input, open_page, signed_in, state_text, tree_text
 
 # Shaped like real keys (so the pattern filter would catch them) and not (so only "secrets in use" can).
 SENTINELS = {
@@ -43,11 +43,6 @@ LOGGERS = ("", "LiteLLM", "litellm", "sqlalchemy", "sqlalchemy.engine", "httpx",
 
 def leaks(text: str) -> list[str]:
     return [secret for secret in FORBIDDEN if secret in text]
-
-
-def state_text(at: AppTest) -> str:
-    state = at.session_state._state._state.filtered_state
-    return "\n".join(f"{key}={value!r}" for key, value in state.items())
 
 
 def database_bytes(services: Services) -> bytes:

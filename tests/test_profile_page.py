@@ -3,6 +3,7 @@ a key refused for a chat, help that matches the app, and times as people read th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -12,13 +13,24 @@ from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Expander, Node
 
+from core.accounts.tokens import TOKEN_SHAPE
 from core.accounts.users import UserPublic
 from core.db.engine import session
 from core.db.tables import Credential, CredentialStatus
+from core.errors import InvalidToken
 from core.providers.registry import PROVIDERS, get_provider
 from core.services import Services
 from tests.fakes.providers import FakeProviders
-from tests.helpers import OPENAI_KEY, card_input, open_page, page_text, save_openai_key, signed_in
+from tests.helpers import (
+    OPENAI_KEY,
+    card_input,
+    open_page,
+    page_text,
+    save_openai_key,
+    signed_in,
+    state_text,
+    tree_text,
+)
 from ui.format import exact, relative, zone_from
 
 CARD = {spec.id: index for index, spec in enumerate(PROVIDERS)}
@@ -404,3 +416,68 @@ def test_exact_time_names_its_zone(zone, expected: str) -> None:
 )
 def test_the_browser_s_zone_from_its_name_else_its_offset(name, offset, expected) -> None:
     assert zone_from(name, offset) == expected
+
+
+# --- API tokens ----------------------------------------------------------------------------------------------------
+
+
+def create_token(at: AppTest, name: str, expiry: str = "90 days") -> AppTest:
+    at.text_input(key="api_token_name").input(name)
+    at.selectbox(key="api_token_expiry").set_value(expiry)
+    return click(at, "create_api_token_submit")
+
+
+def shown_token(at: AppTest) -> str:
+    [code] = at.code
+    assert re.fullmatch(TOKEN_SHAPE, code.value)
+    return code.value
+
+
+def test_a_new_token_is_shown_once_until_copied(services: Services, alice: UserPublic) -> None:
+    at = create_token(open_page(signed_in(), "profile"), "my notebook", "30 days")
+    token = shown_token(at)
+    assert services.tokens.authenticate(token).user_id == alice.id
+    assert "Token “my notebook” created. Copy it now: it is shown only this once." in [s.value for s in at.success]
+    assert token not in state_text(at), "session state held it only for the run that shows it"
+    click(at, "api_token_copied")
+    assert not at.code
+    assert token not in tree_text(at) and token not in state_text(at)
+    assert "…" + token[-4:] in page_text(at), "listed masked"
+    [listed] = services.tokens.list(alice.id)
+    assert listed.expires_at is not None and (listed.expires_at - listed.created_at).days == 30
+
+
+@pytest.mark.parametrize("step", ["models", "chat", "rerun"])
+def test_a_new_token_is_gone_once_the_dialog_is_left(services: Services, alice: UserPublic, step: str) -> None:
+    at = create_token(open_page(signed_in(), "profile"), "ci")
+    token = shown_token(at)
+    if step == "rerun":  # closing the dialog reruns the app (on_dismiss="rerun")
+        at.run()
+    else:
+        open_page(at, step)
+    assert token not in state_text(at) and token not in tree_text(at)
+    open_page(at, "profile")
+    assert not at.code and token not in state_text(at) and token not in tree_text(at)
+    assert services.tokens.authenticate(token).user_id == alice.id, "gone from the page, not revoked"
+
+
+def test_tokens_are_listed_masked_and_revoked(services: Services, alice: UserPublic, bob: UserPublic) -> None:
+    _, kept = services.tokens.create(alice.id, "backup job", None)
+    public, revoked = services.tokens.create(alice.id, "old laptop", 7)
+    services.tokens.create(bob.id, "bob's script")
+    at = open_page(signed_in(), "profile")
+    text = page_text(at)
+    assert "**old laptop** `…" + revoked[-4:] + "`" in text and "never used" in text and "never expires" in text
+    assert revoked not in tree_text(at) and kept not in tree_text(at) and "bob's script" not in text
+    click(at, f"revoke_token:{public.id}")
+    assert "Token “old laptop” revoked: it no longer works." in [s.value for s in at.success]
+    assert "old laptop" not in page_text(at).replace("Token “old laptop” revoked", "")
+    with pytest.raises(InvalidToken):
+        services.tokens.authenticate(revoked)
+    assert services.tokens.authenticate(kept).user_id == alice.id
+
+
+def test_a_token_without_a_name_is_explained_and_nothing_made(services: Services, alice: UserPublic) -> None:
+    at = create_token(open_page(signed_in(), "profile"), "   ")
+    assert not at.code and services.tokens.list(alice.id) == []
+    assert any("Give the token a name" in e.value for e in at.error)

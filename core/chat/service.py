@@ -1,5 +1,6 @@
 """The ChatService the front ends call, the user first in every method: send, regenerate, compare, apply a chat's
-settings, and a plain completion for the HTTP API. Each reply uses the user's own key, read only by the call."""
+settings, and for the HTTP API a plain completion, whole or streamed. Each reply uses the user's own key, read only
+by the call."""
 
 from __future__ import annotations
 
@@ -151,6 +152,16 @@ class ChatService:
             raise
         self._record_use(user_id, target.spec, None)
         return completion_of(response, target)
+
+    def stream(
+        self, user_id: int, model: str, messages: Sequence[Mapping[str, Any]], params: CompletionParams
+    ) -> ReplyStream:
+        """A completion streamed as it arrives, nothing saved: a reply stream, retried, recorded and stopped with its
+        account as a chat's reply is. UnknownModel and InvalidInput are raised before anything is sent; a missing
+        key (or a local model not the user's) fails the reply before any network call, as in a chat."""
+        target = resolve_model(model, self._providers)
+        generation = clean_settings(None, params.temperature, params.max_tokens)
+        return self._open_reply(user_id, target.ref, clean_messages(messages), generation)
 
     def _call(self, target: ModelTarget, values: Mapping[str, str], request: ChatRequest) -> Any:
         """litellm's response, after the retries the policy allows; ProviderError when the provider refuses."""

@@ -78,6 +78,7 @@ class ReplyStream:
         self.interrupted = False
         self.stopped = False
         self.attempts = 0
+        self.finish_reason: str | None = None  # why the provider ended the reply ("stop", "length"), if it said
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
         self.cost: float | None = None
@@ -140,6 +141,8 @@ class ReplyStream:
                 usage = getattr(chunk, "usage", None)
                 if usage:
                     self._usage = usage
+                if choices and (finish := getattr(choices[0], "finish_reason", None)):
+                    self.finish_reason = finish
                 if delta:
                     with self._lock:
                         if self._settled:

@@ -219,3 +219,26 @@ class HubAccess(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     error_kind: str | None = Field(default=None, max_length=32)
     checked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal access token for the HTTP API: only its HMAC-SHA256 (under the server's token key) is kept.
+
+    `last4` is what lists show of it. The per-token rate limit counts requests in a fixed window: `rate_window` is the
+    minute (since the epoch) that `rate_count` counts, both written by one atomic UPDATE per request.
+    """
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    name: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    last4: str = Field(max_length=4)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rate_window: int | None = None
+    rate_count: int = 0

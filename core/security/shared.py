@@ -40,6 +40,7 @@ SHARED_SECRETS: tuple[SharedSecret, ...] = (
         "python -m core.cli new-master-key",
         lambda settings: bool(settings.master_key or settings.master_key_file),
     ),
+    SharedSecret("APP_TOKEN_KEY", "python -m core.cli new-token-key", lambda settings: bool(settings.token_key)),
 )
 
 
