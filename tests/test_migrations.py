@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
 
 from core.accounts.users import UserPublic
 from core.chat.conversations import Message
 from core.config import load_settings
 from core.db.migrate import alembic_config, current_revision, head_revision
 from core.errors import StartupError
+from core.security.keys import generate_token_key
 from core.services import Services, open_services
 from tests.helpers import PASSWORD
 
@@ -52,8 +54,10 @@ def _as_made_before_migrations(services: Services) -> None:
     """Turn the database back into what the app made with `create_all` before migrations, and older still: no
     `alembic_version`, the streamlit-authenticator column it still had, and (an older version) no `hub_access`
     table and no `user.password_changed_at` column."""
+    baseline = ScriptDirectory.from_config(alembic_config()).get_revision("0001").module.BASELINE
     with services.engine.begin() as db:
-        db.execute(text("DROP TABLE alembic_version"))
+        for newer in set(inspect(db).get_table_names()) - set(baseline.tables):
+            db.execute(text(f'DROP TABLE "{newer}"'))  # alembic_version and what later migrations add
         db.execute(text("DROP TABLE hub_access"))
         db.execute(text('ALTER TABLE "user" DROP COLUMN password_changed_at'))
         db.execute(text('ALTER TABLE "user" ADD COLUMN failed_login_attempts INTEGER NOT NULL DEFAULT 0'))
@@ -133,6 +137,7 @@ def test_an_unreachable_database_server_stops_the_start_with_a_clear_message(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgres://team:hunter2-secret@127.0.0.1:1/chat")
+    monkeypatch.setenv("APP_TOKEN_KEY", generate_token_key())  # the master key is set: the shared secrets are
     with pytest.raises(StartupError) as refused:
         open_services(load_settings())
     message = str(refused.value)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import URL, Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from core.db.migrate import migrate
@@ -76,13 +76,19 @@ def make_engine(url: str, pool: PoolSize = PoolSize(), upgrade: bool = True) -> 
             parsed, hide_parameters=True, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.overflow
         )
     try:
-        if upgrade:
-            migrate(engine)
-        else:
-            engine.connect().close()
+        engine.connect().close()
     except OperationalError as error:
         engine.dispose()
         raise StartupError(f"Cannot open the database {describe_database(url)}: {error.orig}") from None
+    if upgrade:
+        try:
+            migrate(engine)
+        except SQLAlchemyError as error:
+            engine.dispose()
+            raise StartupError(
+                f"Cannot bring the schema of {describe_database(url)} up to date (nothing was changed): "
+                f"{getattr(error, 'orig', None) or error}"
+            ) from None
     return engine
 
 
