@@ -217,5 +217,5 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
         # then ends this lifespan, before Streamlit's runtime stops and the process exits. The threads that stream
         # replies and run pages are daemons that die with the process, so the replies are saved here, as they stand.
         ended = await run_in_threadpool(services.chat.live.finish_all)
-        if ended:
-            log.info("stopping: saved %d streaming repl%s as interrupted", ended, "y" if ended == 1 else "ies")
+        if ended:  # a warning: users' replies were cut short
+            log.warning("stopping: saved %d streaming repl%s as interrupted", ended, "y" if ended == 1 else "ies")

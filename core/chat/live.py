@@ -55,7 +55,8 @@ class LiveTurns:
     def finish_all(self) -> int:
         """End every reply still streaming and save it (interrupted, with what had arrived); how many there were.
 
-        For a process about to exit: the threads that stream replies and draw pages die with it mid-reply.
+        For a process about to exit: the threads that stream replies and draw pages die with it mid-reply. A turn
+        another thread is finishing right now is still listed, and waited for: its save completes before the exit.
         """
         with self._lock:
             self._closed = True
