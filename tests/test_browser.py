@@ -8,7 +8,9 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -61,6 +63,7 @@ class Server:
     url: str
     environ: dict[str, str]
     log: Path
+    process: subprocess.Popen
 
     def services(self) -> Services:
         """The server's own database and keys, opened from this process (as a second app process would)."""
@@ -114,7 +117,7 @@ def running_server(folder: Path, fake: FakeProviders, admin_cli: bool = True) ->
         url = f"http://127.0.0.1:{port}"
         try:
             wait_healthy(url, process)
-            yield Server(url, environ, log)
+            yield Server(url, environ, log, process)
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -289,6 +292,43 @@ def test_sign_in_save_key_see_models_and_chat(server: Server, fake: FakeProvider
     expect(page.get_by_text(SIGNED_IN)).to_have_count(0)
     assert page.outbound == [], "nothing outside this machine was asked for"
     assert [(r.key, r.model) for r in fake.requests if r.method == "POST"] == [(OPENAI_KEY, "gpt-4o-mini")]
+
+
+def test_a_reply_streaming_when_the_server_is_stopped_is_saved(tmp_path: Path, fake: FakeProviders, browser) -> None:
+    """SIGTERM (a container stop, a rolling deploy) mid-reply: before the process exits, the reply is ended and
+    saved with everything that had arrived, more than the last batch its row had caught up with.
+
+    Streamlit stops a page's run as uvicorn closes its websocket (the run's own `finish()` may save it first); the
+    lifespan's exit then ends and saves whatever still streams, and waits for a save under way, before the exit."""
+    from playwright.sync_api import expect
+
+    words = [f"w{number}" for number in range(400)]
+    fake.reply, fake.chunks, fake.pace = " ".join(words), len(words), 0.03  # 12 s
+    with running_server(tmp_path, fake, admin_cli=False) as started:
+        services = started.services()
+        alice = services.users.get("alice")
+        assert alice is not None
+        services.credentials.save(alice.id, "openai", {"api_key": OPENAI_KEY})
+        page = new_page(browser)
+        page.goto(started.url + "/chat")
+        sign_in(page)
+        expect(page.get_by_placeholder("Message")).to_be_visible()
+        settle(page)
+        page.get_by_placeholder("Message").fill("Tell me a long story")
+        page.get_by_placeholder("Message").press("Enter")
+        reply = page.get_by_test_id("stChatMessage").filter(has_text="w60")
+        expect(reply).to_have_count(1)
+        shown = " ".join(re.findall(r"\bw\d+\b", reply.inner_text()))  # the reply's text on the page (a prefix)
+        started.process.send_signal(signal.SIGTERM)
+        started.process.wait(timeout=30)
+        assert started.process.returncode == -signal.SIGTERM, started.log.read_text()  # stopped by the signal
+    [summary] = services.conversations.list(alice.id)
+    question, saved = services.conversations.get(alice.id, summary.id).messages
+    assert (question.role, question.content) == ("user", "Tell me a long story")
+    assert (saved.role, saved.interrupted, saved.error) == ("assistant", True, None)
+    text = " ".join(words)
+    assert text.startswith(shown) and text.startswith(saved.content)
+    assert len(shown) <= len(saved.content) < len(text), (shown[-10:], saved.content[-10:])
 
 
 def test_the_cookie_is_http_only_and_strict_and_the_app_cannot_be_framed(shared_server: Server, browser) -> None:

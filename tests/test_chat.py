@@ -501,7 +501,7 @@ def test_the_provider_is_asked_first_and_the_message_saved_while_it_answers(
 
     with pytest.raises(Enough):
         list(turn.batches(on_idle=idle))
-    assert seen_while_waiting == [[("user", "Keep me")]], "saved once the provider had its head start"
+    assert seen_while_waiting == [[("user", "Keep me"), ("assistant", "")]], "saved once the head start was over"
     assert opened == [conversation.id] and turn.conversation_id == conversation.id
     message = turn.finish()
     assert message.interrupted and message.content == ""
@@ -534,7 +534,7 @@ def test_the_users_message_is_kept_when_the_provider_fails(
     turn = send(keyed, alice, "  Keep me  ", conversation=conversation)
     assert list(turn.batches()) == []
     saved = keyed.conversations.get(alice.id, conversation.id)
-    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me")], "saved before the reply"
+    assert [(m.role, m.content) for m in saved.messages] == [("user", "Keep me"), ("assistant", "")], "both saved"
     message = turn.finish()
     assert message.error_kind == "provider_down" and message.model == "openai/gpt-4o"
     saved = keyed.conversations.get(alice.id, turn.conversation_id)

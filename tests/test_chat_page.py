@@ -405,6 +405,41 @@ def test_export_as_markdown_and_json(
     assert [m["content"] for m in document["messages"]] == ["Export me", fake.reply_text("openai", "gpt-4o-mini")]
 
 
+def test_a_reply_saved_while_it_streams_is_shown_counted_and_exported_once(
+    services: Services, fake: FakeProviders, alice: UserPublic, downloads: dict[str, bytes]
+) -> None:
+    with_keys(services, fake, alice, "openai")
+    words = [f"w{number}" for number in range(50)]
+    fake.reply, fake.chunks, fake.pace = " ".join(words), len(words), 0.04  # 2 s
+    at = chat_page()
+    rows: list[tuple[str, bool]] = []  # the reply's row, as another tab or a crash would find it
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.05):
+            listed = services.conversations.list(alice.id)
+            messages = services.conversations.get(alice.id, listed[0].id).messages if listed else []
+            if len(messages) == 2 and (not rows or rows[-1][0] != messages[1].content):
+                rows.append((messages[1].content, messages[1].interrupted))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    send(at, "Tell me a story")
+    done.set()
+    watcher.join()
+    assert any(interrupted and 0 < len(content) < len(fake.reply) for content, interrupted in rows), rows
+    assert shown_messages(at) == [("user", "Tell me a story"), ("assistant", fake.reply)]
+    conversation = saved(services, alice)
+    assert [(m.role, m.interrupted) for m in conversation.messages] == [("user", False), ("assistant", False)]
+    assert [c.value for c in at.caption].count(describe_usage(conversation.usage())) == 1
+    assert conversation.usage().replies == 1
+    assert downloads["chat-tell-me-a-story.md"].decode().count(fake.reply) == 1
+    assert [m["content"] for m in json.loads(downloads["chat-tell-me-a-story.json"])["messages"]] == [
+        "Tell me a story",
+        fake.reply,
+    ]
+
+
 # (what goes wrong, how to set it up, model to use, what the user is told, what stays of the reply)
 ERRORS = [
     ("no key saved", [], "anthropic/claude-3-5-sonnet", "No Anthropic key is saved", "missing_credential"),

@@ -61,7 +61,7 @@ def test_a_conversation_keeps_its_messages_in_order(services: Services, alice: U
 def test_a_conversation_is_created_with_its_first_message_in_one_go(services: Services, alice: UserPublic) -> None:
     store = services.conversations
     settings = GenerationSettings("Be brief.", 0.2, 300)
-    created = store.create(alice.id, settings, first=Message("user", "Plan a trip to Lisbon"))
+    created = store.create(alice.id, settings, first=[Message("user", "Plan a trip to Lisbon")])
     [first] = created.messages
     assert first.id is not None and first.created_at is not None
     saved = store.get(alice.id, created.id)
@@ -282,7 +282,7 @@ def test_invisible_control_characters_are_cleaned_the_same_way_everywhere(
     services: Services, alice: UserPublic, where: str
 ) -> None:
     store = services.conversations
-    created = store.create(alice.id, first=Message("user", clean_prompt(f"Hi {UNSAFE}\n\tsecond line")))
+    created = store.create(alice.id, first=[Message("user", clean_prompt(f"Hi {UNSAFE}\n\tsecond line"))])
     cleaned = {
         "message": lambda: store.get(alice.id, created.id).messages[0].content,
         "title from the message": lambda: store.get(alice.id, created.id).title,

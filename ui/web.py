@@ -200,7 +200,8 @@ def middleware() -> list[Middleware]:
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """Before the server accepts connections: open the database and keys (a misconfiguration stops it here, with
-    its message), so the first page load does not pay for them.
+    its message), so the first page load does not pay for them. When it stops: end and save every reply still
+    streaming.
 
     It also tells Streamlit the app routes with `st.navigation`: until a run has called it, a fresh process would
     serve an address like /models by running pages/models.py alone (the pages-folder mode), without the router.
@@ -208,5 +209,13 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
     from streamlit.runtime.pages_manager import PagesManager
 
     PagesManager.uses_pages_directory = False
-    await run_in_threadpool(app_services)
-    yield
+    services = await run_in_threadpool(app_services)
+    try:
+        yield
+    finally:
+        # On SIGTERM (a container stop, a rolling deploy) uvicorn stops taking connections, closes the open ones and
+        # then ends this lifespan, before Streamlit's runtime stops and the process exits. The threads that stream
+        # replies and run pages are daemons that die with the process, so the replies are saved here, as they stand.
+        ended = await run_in_threadpool(services.chat.live.finish_all)
+        if ended:  # a warning: users' replies were cut short
+            log.warning("stopping: saved %d streaming repl%s as interrupted", ended, "y" if ended == 1 else "ies")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from core.db.engine import session
 from core.db.tables import ChatConversation, ChatMessage, utcnow
@@ -186,9 +187,9 @@ class ConversationStore:
         return row
 
     def create(
-        self, user_id: int, settings: GenerationSettings = DEFAULT_SETTINGS, first: Message | None = None
+        self, user_id: int, settings: GenerationSettings = DEFAULT_SETTINGS, first: Sequence[Message] = ()
     ) -> Conversation:
-        """A new conversation, with its `first` message saved in the same transaction."""
+        """A new conversation, with its `first` messages saved in the same transaction."""
         row = ChatConversation(
             user_id=user_id,
             system_prompt=settings.system_prompt,
@@ -197,10 +198,8 @@ class ConversationStore:
         )
         with session(self._engine) as db:
             db.add(row)
-            messages = []
-            if first is not None:
-                db.flush()  # the conversation's id, for its message
-                messages.append(self._append(db, row, first))
+            db.flush()  # the conversation's id, for its messages
+            messages = [self._append(db, row, message) for message in first]
             db.commit()
             return Conversation(row.id, row.title, _settings(row), messages, row.created_at, row.updated_at)
 
@@ -252,21 +251,40 @@ class ConversationStore:
             return bool(result.rowcount)
 
     def add_message(self, user_id: int, conversation_id: int, message: Message, replaces: int | None = None) -> Message:
-        """Append a message (replacing message `replaces`, for a regenerated reply) in one transaction.
+        """Append a message (replacing message `replaces`, for a regenerated reply) in one transaction."""
+        return self.add_messages(user_id, conversation_id, [message], replaces)[0]
+
+    def add_messages(
+        self, user_id: int, conversation_id: int, messages: Sequence[Message], replaces: int | None = None
+    ) -> Sequence[Message]:
+        """Append messages in order (replacing message `replaces`) in one transaction.
 
         The first user message names an untitled conversation; every message makes it the most recent.
         """
         with session(self._engine) as db:
             conversation = self._owned(db, user_id, conversation_id)
             if replaces is not None:
-                db.exec(
-                    delete(ChatMessage).where(
-                        col(ChatMessage.id) == replaces, col(ChatMessage.conversation_id) == conversation.id
-                    )
-                )
-            saved = self._append(db, conversation, message)
+                replaced = col(ChatMessage.id) == replaces, col(ChatMessage.conversation_id) == conversation.id
+                db.exec(delete(ChatMessage).where(*replaced))
+            saved = [self._append(db, conversation, message) for message in messages]
             db.commit()
             return saved
+
+    def update_message(self, user_id: int, conversation_id: int, message: Message, touch: bool = False) -> bool:
+        """Write a saved message (it has its id) over its row in one statement, `touch` making its chat the most
+        recent; False when the row is gone (its chat deleted meanwhile)."""
+        mine = col(ChatConversation.id) == conversation_id, col(ChatConversation.user_id) == user_id
+        with session(self._engine) as db:
+            written = db.exec(
+                update(ChatMessage)
+                .where(col(ChatMessage.id) == message.id)
+                .where(col(ChatMessage.conversation_id).in_(select(ChatConversation.id).where(*mine)))
+                .values({name: getattr(message, name) for name in WRITTEN_FIELDS})
+            )
+            if touch and written.rowcount:
+                db.exec(update(ChatConversation).where(*mine).values(updated_at=utcnow()))
+            db.commit()
+            return bool(written.rowcount)
 
     @staticmethod
     def _append(db: Session, conversation: ChatConversation, message: Message) -> Message:

@@ -19,6 +19,7 @@ from core.chat.conversations import (
     clean_prompt,
     clean_settings,
 )
+from core.chat.live import LiveTurns
 from core.chat.retry import RetryPolicy
 from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
@@ -64,7 +65,10 @@ def _seated(stream: Generator[Any, None, None], seat: Seat) -> Iterator[Any]:
 
 
 class ChatService:
-    """Chat for the signed-in user: every method takes their id first and uses only their keys and chats."""
+    """Chat for the signed-in user: every method takes their id first and uses only their keys and chats.
+
+    `live` holds this process's replies while they stream: a front end's shutdown calls `live.finish_all()`.
+    """
 
     def __init__(
         self,
@@ -80,6 +84,7 @@ class ChatService:
         self._settings = settings
         self._providers = tuple(providers)
         self._retry = RetryPolicy.of(settings)
+        self.live = LiveTurns()
 
     def send(
         self,
@@ -89,7 +94,8 @@ class ChatService:
         model_ref: str,
         on_saved: Callable[[int], object] | None = None,
     ) -> Turn:
-        """Ask the provider now; the turn saves the message (a new conversation with it) while the provider answers.
+        """Ask the provider now; the turn saves the message (a new conversation with it) and the reply's row while
+        the provider answers, and the reply as it grows.
 
         `conversation` gets its id and the message when they are saved, and `on_saved(conversation_id)` is called
         then: within `HEAD_START_SECONDS` of the first `batches()` step, or by `finish()`, whatever becomes of the
@@ -98,17 +104,18 @@ class ChatService:
         prompt = Message(role="user", content=clean_prompt(text))
         asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
         reply = self._open_reply(user_id, model_ref, asked.for_provider(), conversation.settings)
-        options = TurnOptions(prompt=prompt, on_saved=on_saved)
+        options = TurnOptions(prompt=prompt, on_saved=on_saved, live=self.live)
         return Turn(self._conversations, user_id, conversation, reply, options)
 
     def regenerate(self, user_id: int, conversation: Conversation, model_ref: str) -> Turn:
-        """Ask again for the last reply (with any model); the new reply replaces the old one when it is saved."""
+        """Ask again for the last reply (with any model); the new reply replaces the old one as it is first saved."""
         last = conversation.messages[-1] if conversation.messages else None
         if conversation.id is None or last is None or last.role != "assistant":
             raise InvalidInput("There is no reply to regenerate yet.")
         history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
         reply = self._open_reply(user_id, model_ref, history.for_provider(), conversation.settings)
-        return Turn(self._conversations, user_id, conversation, reply, TurnOptions(replaces=last.id))
+        options = TurnOptions(replaces=last.id, live=self.live)
+        return Turn(self._conversations, user_id, conversation, reply, options)
 
     def compare(
         self, user_id: int, model_refs: Sequence[str], prompt: str, generation: GenerationSettings

@@ -186,7 +186,6 @@ class ReplyStream:
         with self._lock:
             if self._settled:
                 return
-            self._settled = True
             self.finished_at = time.perf_counter()
             failure = own_error(failure) or failure  # a local model's refusal, wrapped by litellm
             if stopped:
@@ -202,8 +201,9 @@ class ReplyStream:
             elif self._usage is not None:
                 self.prompt_tokens = getattr(self._usage, "prompt_tokens", None)
                 self.completion_tokens = getattr(self._usage, "completion_tokens", None)
-        if self.target is not None and not self.stopped and self.error is None:
-            self.cost = price(self.target, self.prompt_tokens, self.completion_tokens)
+            if self.target is not None and not self.stopped and self.error is None:
+                self.cost = price(self.target, self.prompt_tokens, self.completion_tokens)
+            self._settled = True  # last: whoever sees a settled reply (another thread saving it) sees all of it
         # A settled reply may live on in a page's session: it keeps its results, not its means of calling.
         on_settled, self._on_settled, self._open_stream, self._usage = self._on_settled, None, None, None
         if on_settled is not None:
