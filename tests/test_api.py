@@ -22,8 +22,8 @@ from core.accounts.users import UserPublic
 from core.models.catalog import available_models
 from core.services import Services
 from tests.fakes.loopback import free_port
-from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
-from tests.helpers import ROOT, chat_posts, save_key, wait_for
+from tests.fakes.providers import DEFAULT_KEYS, SERVER_KEY, FakeProviders
+from tests.helpers import ROOT, SERVER_KEY_ENV, chat_posts, register, save_key, team_server, wait_for
 
 pytestmark = pytest.mark.both_backends
 
@@ -132,6 +132,26 @@ def test_models_are_the_callers_catalog_in_openais_shape(
         assert entry["created"] > 0, "when the key that unlocks it was saved"
     models = client(api, alice_token).models.list()
     assert [model.id for model in models] == listed
+
+
+def test_the_teams_servers_are_listed_and_answer_a_user_without_keys(
+    services: Services, fake: FakeProviders, api: ApiServer, bob: UserPublic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server in the admin's registry is an ordinary model of the API: no key of the caller's is needed."""
+    monkeypatch.setenv(SERVER_KEY_ENV, SERVER_KEY)
+    register(services, team_server("gpu-box", fake.base("server")))
+    bob_client = client(api, token_of(services, bob))
+    model = "server/gpu-box/meta-llama/Llama-3.1-8B-Instruct"
+    assert model in [entry.id for entry in bob_client.models.list()]
+    stream = bob_client.chat.completions.create(
+        model=model, messages=HELLO, stream=True, stream_options={"include_usage": True}
+    )
+    chunks = list(stream)
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    [sent] = [r for r in fake.requests if r.provider == "server" and r.method == "POST"]
+    assert sent.headers.get("authorization") == f"Bearer {SERVER_KEY}"
+    assert sent.body["model"] == "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def test_a_user_without_keys_lists_no_provider_models(

@@ -166,7 +166,7 @@ class ChatService:
         """A completion streamed as it arrives, nothing saved: a reply stream, retried, recorded and stopped with its
         account as a chat's reply is. UnknownModel and InvalidInput are raised before anything is sent; a missing
         key (or a local model not the user's) fails the reply before any network call, as in a chat."""
-        target = resolve_model(model, self._providers)
+        target = self._resolve(model)
         generation = clean_settings(None, params.temperature, params.max_tokens)
         return self._open_reply(user_id, target.ref, clean_messages(messages), generation)
 
