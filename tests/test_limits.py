@@ -51,7 +51,7 @@ def test_a_long_user_name_at_sign_in_is_a_wrong_password_not_a_database_error(se
 
 def test_a_chat_title_one_over_its_column_is_refused(services: Services) -> None:
     user = services.users.add("dora", "Dora", "dora@example.com", PASSWORD)
-    chat = services.conversations.create(user.id, first=Message(role="user", content="hello"))
+    chat = services.conversations.create(user.id, first=[Message(role="user", content="hello")])
     assert chat.id is not None
     with pytest.raises(InvalidInput):
         services.conversations.rename(user.id, chat.id, "T" * (MAX_TITLE_CHARS + 1))

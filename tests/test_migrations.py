@@ -41,7 +41,7 @@ def _fill(services: Services, alice: UserPublic, bob: UserPublic) -> int:
     services.credentials.save(
         bob.id, "azure", {"endpoint": "https://bob-res.openai.azure.com", "api_key": AZURE_KEY, "api_version": ""}
     )
-    chat = services.conversations.create(alice.id, first=Message(role="user", content="What is a migration?"))
+    chat = services.conversations.create(alice.id, first=[Message(role="user", content="What is a migration?")])
     assert chat.id is not None
     services.conversations.add_message(
         alice.id, chat.id, Message(role="assistant", content="A change of schema.", model="openai/gpt-4.1")

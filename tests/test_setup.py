@@ -16,7 +16,7 @@ from core.db.engine import database_url
 from core.errors import AppError, StartupError
 from core.providers.registry import server_key_variables
 from core.security.crypto import generate_master_key
-from core.security.keys import load_key_ring
+from core.security.keys import generate_token_key, load_key_ring
 from core.security.shared import SHARED_SECRETS, generate_secret, require_shared_secrets
 from core.services import Services, open_services
 from tests.fakes.loopback import free_port
@@ -282,6 +282,7 @@ def test_a_database_server_refuses_to_start_without_the_shared_secrets(tmp_path:
         assert f"{secret.variable} (make one with: {secret.how_to_make}" in message
     assert "pg-password-sentinel" not in message
     assert not (tmp_path / "data" / "master.key").exists(), "no key is generated for one process alone"
+    assert not (tmp_path / "data" / "token.key").exists()
 
 
 @pytest.mark.parametrize("given", ["APP_MASTER_KEY", "APP_MASTER_KEY_FILE"])
@@ -289,7 +290,7 @@ def test_a_shared_secret_set_by_variable_or_file_lets_it_start(tmp_path: Path, g
     key = generate_master_key()
     (tmp_path / "master.key").write_text(key)
     value = key if given == "APP_MASTER_KEY" else str(tmp_path / "master.key")
-    require_shared_secrets(server_settings(tmp_path, **{given: value}))
+    require_shared_secrets(server_settings(tmp_path, APP_TOKEN_KEY=generate_token_key(), **{given: value}))
 
 
 def test_the_embedded_database_may_generate_its_secrets(tmp_path: Path) -> None:
