@@ -115,6 +115,22 @@ def test_cancel_ends_the_child_and_deletes_its_partial_files(
     assert downloads.jobs() == []
 
 
+def test_a_replica_starting_keeps_the_partial_files_of_a_download_running_elsewhere(
+    services: Services, hub: FakeHub, downloads: Downloads, alice: UserPublic, big_repo: bytes
+) -> None:
+    """Replicas share one models folder: the start-up clean-up of one leaves another's running download alone."""
+    hub.throttle(RATE // 4)
+    job = started(downloads, services, alice)
+    wait_for(lambda: writing(job))
+    partial = partial_files(job.plan.folder)
+    assert partial != []
+    assert clean_orphans(services.settings.models_folder) == 0  # what a replica starting now does
+    assert all(path.exists() for path in partial) or job.finished.is_set()
+    hub.throttle(None)
+    assert job.finished.wait(60)
+    assert job.progress().state == "done"
+
+
 def test_a_killed_download_leaves_an_orphan_that_is_cleaned_and_a_restart_completes(
     services: Services, hub: FakeHub, downloads: Downloads, alice: UserPublic, big_repo: bytes
 ) -> None:

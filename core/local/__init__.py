@@ -8,7 +8,9 @@
 - `files.py`: which files of a repo come (safetensors + configs + tokenizer, or one GGUF quantization).
 - `plan.py`: the exact files and sizes before a download (a dry run), and the disk check.
 - `download.py`, `download_worker.py`: one download per repo, in a child process (cancel ends it), progress read
-  from the bytes on disk; unfinished files of a killed download are cleaned at start.
+  from the bytes on disk; unfinished files of a killed download are cleaned at start. `folder_lock.py`: a running
+  download holds its folder (replicas sharing a models folder keep each other's partial files; a second download
+  of the same model waits for the first).
 - `library.py`: the downloaded models (who, when, size) and each user's own list of them.
 - `folders.py`: what a model folder holds (which runtime runs it, the memory it needs).
 - `generation.py`, `runtime.py`, `runtime_transformers.py`, `runtime_llamacpp.py`: a generation (text pieces,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 from core.config import PROJECT_ROOT, Settings
+from core.local.folder_lock import in_use
 from core.local.library import LocalLibrary
 from core.local.plan import DownloadPlan
 from core.providers.registry import server_key_variables
@@ -68,11 +69,22 @@ def bytes_on_disk(plan: DownloadPlan) -> int:
 
 
 def clean_orphans(models_folder: Path) -> int:
-    """Delete `*.incomplete` files left by downloads that were killed (call at start, before any download)."""
-    orphans = [path for path in models_folder.glob(f"*/*/{PARTIAL_GLOB}") if path.is_file()]
+    """Delete `*.incomplete` files left by downloads that were killed (call at start); a download another process
+    is running (a replica sharing the models folder) keeps its files."""
+    orphans = [
+        path
+        for path in models_folder.glob(f"*/*/{PARTIAL_GLOB}")
+        if path.is_file() and not in_use(_model_folder(models_folder, path))
+    ]
     for path in orphans:
         path.unlink(missing_ok=True)
     return len(orphans)
+
+
+def _model_folder(models_folder: Path, partial: Path) -> Path:
+    """The `<owner>/<name>` folder a partial file under `models_folder` belongs to."""
+    owner, name = partial.relative_to(models_folder).parts[:2]
+    return models_folder / owner / name
 
 
 def _child_environment() -> dict[str, str]:

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from core.local.folder_lock import hold
 from core.providers.failures import explain
 from core.providers.hub import DEFAULT_ENDPOINT, HUB_DOWNLOAD, HUGGINGFACE, classify_hub_error
 from core.providers.registry import get_provider
@@ -37,6 +38,7 @@ def download(request: dict[str, Any]) -> None:
     from huggingface_hub import snapshot_download
 
     folder = Path(request["folder"])
+    hold(folder)  # released when this process ends, however it ends
     snapshot_download(
         request["repo_id"],
         local_dir=folder,
