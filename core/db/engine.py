@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from core.db.migrate import migrate
+from core.db.migrate import MigrationFailed, migrate
 from core.errors import StartupError
 from core.paths import ensure_private_dir
 
@@ -83,12 +83,10 @@ def make_engine(url: str, pool: PoolSize = PoolSize(), upgrade: bool = True) -> 
     if upgrade:
         try:
             migrate(engine)
-        except SQLAlchemyError as error:
+        except (SQLAlchemyError, MigrationFailed) as error:
             engine.dispose()
-            raise StartupError(
-                f"Cannot bring the schema of {describe_database(url)} up to date (nothing was changed): "
-                f"{getattr(error, 'orig', None) or error}"
-            ) from None
+            reason = getattr(error, "orig", None) or error
+            raise StartupError(f"Cannot bring the schema of {describe_database(url)} up to date: {reason}") from None
     return engine
 
 

@@ -28,7 +28,7 @@ ADVISORY_LOCK_KEY = 0x63_64_70_6D_69_67  # "cdpmig"
 
 
 class MigrationFailed(RuntimeError):
-    """The schema could not be brought up to date; nothing was changed (each migration is one transaction)."""
+    """A migration would break the data (rows pointing at nothing); its transaction is rolled back."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -80,10 +80,10 @@ def migrate(engine: Engine) -> Migration:
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         try:
-            command.upgrade(alembic_config(connection), "head")
-            connection.commit()
-            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
-                raise MigrationFailed(f"the migration left {len(broken)} row(s) pointing at nothing")
+            with connection.begin():  # Alembic runs inside it; a broken reference rolls back what can be
+                command.upgrade(alembic_config(connection), "head")
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise MigrationFailed(f"the migration would leave {len(broken)} row(s) pointing at nothing")
         finally:
             if sqlite:
                 connection.exec_driver_sql("PRAGMA foreign_keys=ON")
