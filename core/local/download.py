@@ -74,17 +74,11 @@ def clean_orphans(models_folder: Path) -> int:
     orphans = [
         path
         for path in models_folder.glob(f"*/*/{PARTIAL_GLOB}")
-        if path.is_file() and not in_use(_model_folder(models_folder, path))
+        if path.is_file() and not in_use(models_folder.joinpath(*path.relative_to(models_folder).parts[:2]))
     ]
     for path in orphans:
         path.unlink(missing_ok=True)
     return len(orphans)
-
-
-def _model_folder(models_folder: Path, partial: Path) -> Path:
-    """The `<owner>/<name>` folder a partial file under `models_folder` belongs to."""
-    owner, name = partial.relative_to(models_folder).parts[:2]
-    return models_folder / owner / name
 
 
 def _child_environment() -> dict[str, str]:
