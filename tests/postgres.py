@@ -80,10 +80,7 @@ class PostgresServer:
             from core.db.engine import make_engine
 
             make_engine(self._shared).dispose()
-        import psycopg
-
-        address = f"host=127.0.0.1 port={self.port} user={SERVER_USER} dbname={self._shared.rsplit('/', 1)[1]}"
-        with psycopg.connect(address, autocommit=True) as connection:
+        with self._connect(self._shared.rsplit("/", 1)[1]) as connection:
             connection.execute("SET lock_timeout = '10s'")  # a leaked transaction fails the test, never hangs it
             tables = [
                 row[0]
@@ -93,6 +90,12 @@ class PostgresServer:
             ]
             connection.execute(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} RESTART IDENTITY")
         return self._shared
+
+    def _connect(self, database: str):
+        import psycopg
+
+        address = f"host=127.0.0.1 port={self.port} user={SERVER_USER} dbname={database}"
+        return psycopg.connect(address, autocommit=True)
 
     def new_database(self) -> str:
         """A fresh empty database on this server; its URL."""
