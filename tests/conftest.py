@@ -21,6 +21,7 @@ from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.security.keys import generate_token_key
 from core.services import Services, open_services
+from tests.browser import browser, server, shared_server  # noqa: F401 (the browser tests' fixtures, for every file)
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
 from tests.helpers import PASSWORD
@@ -67,14 +68,14 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeProviders]:
-    with FakeProviders() as server:
-        yield server
+    with FakeProviders() as providers:
+        yield providers
 
 
 @pytest.fixture(scope="session")
 def hub() -> Iterator[FakeHub]:
-    with FakeHub() as server:
-        yield server
+    with FakeHub() as started:
+        yield started
 
 
 @pytest.fixture
