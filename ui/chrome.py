@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+
 def page_chrome() -> None:
     """Once per page run: a style only, which Streamlit applies without giving it a place on the page."""
     st.html('<style>[data-testid="stStatusWidget"] button { display: none; }</style>')

@@ -235,11 +235,12 @@ class ReplyStream:
             counted = self.completion_tokens is not None
             if self.target is not None and (counted or (not self.stopped and self.error is None)):
                 self.cost = price(self.target, self.prompt_tokens, self.completion_tokens)
+            on_settled, self._on_settled = self._on_settled, None
+            if on_settled is not None:  # before it reads as settled: a reply saved for good has been told of
+                on_settled(self)
             self._settled = True  # last: whoever sees a settled reply (another thread saving it) sees all of it
         # A settled reply may live on in a page's session: it keeps its results, not its means of calling.
-        on_settled, self._on_settled, self._open_stream, self._usage = self._on_settled, None, None, None
-        if on_settled is not None:
-            on_settled(self)
+        self._open_stream, self._usage = None, None
 
     def waiting(self) -> str | None:
         """What the reply waits for before its first text, in words (a queue on this server); None otherwise."""

@@ -166,8 +166,9 @@ class Turn:
         after_start()
 
     def save_progress(self) -> None:
-        """Write the text that arrived since the last write; finish a reply that has settled. The user's message is
-        saved once the head start is over if no reader has saved it (see `batches`). Called by `LiveTurns`' thread."""
+        """Write the text that arrived since the last write; save a reply that has settled for good (its own thread
+        may still wait on a read the provider never answers). The user's message is saved once the head start is
+        over if no reader has saved it (see `batches`). Called by `LiveTurns`' thread."""
         with self._lock:
             row = self._row
             if self._gone or self._message is not None:
