@@ -2,9 +2,11 @@
 
 import streamlit as st
 
+from ui.chrome import page_chrome
 from ui.signin import landing_page, sign_in_gate, sign_in_page
 
 st.set_page_config(page_title="Chat dashboard", page_icon="💬", layout="wide")
+page_chrome()
 
 # (script, title, icon, address); the same addresses show the sign-in form while nobody is signed in, so a
 # bookmarked page opens once the user has signed in.

@@ -41,7 +41,9 @@ class Settings:
     allow_endpoints: tuple[str, ...] = ()
     # Every `<PROVIDER>_API_BASE` variable set: which provider reads which is the provider registry's business.
     api_bases: tuple[tuple[str, str], ...] = ()
+    # The longest a provider may stay silent (litellm's timeout, per read); a reply's first text must come sooner.
     request_timeout: float = 60.0
+    first_token_timeout: float = 30.0
     max_retries: int = 2
     retry_max_wait: float = 5.0
     hf_endpoint: str | None = None
@@ -124,6 +126,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             (name, value.rstrip("/")) for name in sorted(values) if name.endswith(API_BASE) and (value := get(name))
         ),
         request_timeout=number("APP_REQUEST_TIMEOUT", "60"),
+        first_token_timeout=number("APP_FIRST_TOKEN_TIMEOUT", "30"),
         max_retries=number("APP_MAX_RETRIES", "2", int),
         retry_max_wait=number("APP_RETRY_MAX_WAIT", "5"),
         hf_endpoint=get("HF_ENDPOINT"),

@@ -21,6 +21,16 @@ class InvalidInput(AppError):
         self.field = field
 
 
+class ReplyInProgress(InvalidInput):
+    """A message (or a regeneration) for a chat whose reply is still being written: one reply at a time per chat."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The reply in this chat is still being written. Wait for it to finish, or stop it, then send again.",
+            "chat_input",
+        )
+
+
 class InvalidEndpoint(InvalidInput):
     """An endpoint URL is malformed or not allowed."""
 

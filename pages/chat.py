@@ -1,7 +1,8 @@
 """Chat: saved conversations, streamed replies with Stop and Regenerate, per-chat settings, usage, Compare, export.
 
 A run that sends starts the reply before it draws anything (the provider works while the page is drawn, see
-ui/chat/reply.py); any other run draws the chat, or Compare.
+ui/chat/reply.py); a run that finds the open chat's reply still streaming (sent from another run or tab) shows it
+growing; any other run draws the chat, or Compare.
 """
 
 from core.errors import AppError
@@ -37,6 +38,8 @@ if prompt or redo:
         failure = error
 if turn is not None:
     reply.stream(page, turn, prompt, history)
+elif (running := reply.running(page)) is not None:
+    reply.attach(page, running, failure)
 elif frame(page) == "Compare":
     chat_list(page)
     compare_view(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from core.accounts.users import UserPublic
 from core.chat.export import describe_usage, format_cost, to_json, to_markdown
+from core.chat.turn import Turn
 from core.services import Services
 from tests.fakes.pausing import STORY, PausingOpenAI
 from tests.fakes.providers import SERVER_KEY, FakeProviders
@@ -38,7 +39,9 @@ from tests.helpers import (
     wait_for,
     with_keys,
 )
+from ui.chat.header import WAITING_PLACEHOLDER
 from ui.chat.session import ChatSession
+from ui.state import app_services
 
 
 @pytest.fixture
@@ -67,20 +70,33 @@ def drawn(runner: LocalScriptRunner, key: str) -> bool:
 
 
 def in_flight(at: AppTest, user: UserPublic) -> Any:
-    """What the user's chat session has streaming now (a chat turn or a comparison), if anything."""
+    """The comparison the user's chat session has streaming now, if any."""
     session = at.session_state.get(ChatSession.key(user.id))
     return session.in_flight if session is not None else None
 
 
+def running_reply(user: UserPublic) -> Turn | None:
+    """The reply streaming in the user's latest chat on the app's own services (those AppTest's runs use)."""
+    services = app_services()
+    listed = services.conversations.list(user.id)
+    return services.chat.running(user.id, listed[0].id) if listed else None
+
+
 def stop_when(
-    at: AppTest, runners: list[LocalScriptRunner], user: UserPublic, ready: Any, button: str = "chat_stop"
+    at: AppTest,
+    runners: list[LocalScriptRunner],
+    user: UserPublic,
+    ready: Any,
+    button: str = "chat_stop",
+    streaming: Callable[[], Any] | None = None,
 ) -> threading.Thread:
-    """Once `ready(work)` holds for what is streaming (a chat turn or a comparison) and its Stop `button` is on the
-    page, stop the run as a click does with fast reruns on: Streamlit asks the running script to stop (it ends at
-    its next Streamlit call) and starts a new run for the click."""
+    """Once `ready(work)` holds for what is streaming (`streaming()`: the chat's running reply unless given) and
+    its Stop `button` is on the page, stop the run as a click does with fast reruns on (or as Streamlit's own Stop
+    does, or a reload): Streamlit asks the running script to stop (it ends at its next Streamlit call)."""
+    find = streaming or (lambda: running_reply(user))
 
     def act() -> None:
-        wait_for(lambda: (work := in_flight(at, user)) is not None and ready(work) and drawn(runners[-1], button))
+        wait_for(lambda: (work := find()) is not None and ready(work) and drawn(runners[-1], button))
         runners[-1].request_stop()
 
     thread = threading.Thread(target=act, daemon=True)
@@ -168,7 +184,9 @@ def test_stop_keeps_the_partial_reply_marked_interrupted(
     stopper = stop_when(at, runners, alice, lambda turn: turn.reply.text == pausing.sent_before_pause)
     send(at, "Tell me a story")
     stopper.join()
+    at.button(key="chat_stop").click().run()  # the click's own run, which Streamlit starts at once: it stops it
     pausing.release()
+    assert not at.exception, at.exception
 
     conversation = saved(services, alice)
     assert [(m.role, m.content, m.interrupted, m.error) for m in conversation.messages] == [
@@ -176,9 +194,6 @@ def test_stop_keeps_the_partial_reply_marked_interrupted(
         ("assistant", pausing.sent_before_pause, True, None),
     ]
     assert conversation.messages[1].model == "openai/gpt-4o-mini"
-
-    at.button(key="chat_stop").click().run()  # the click's own run, which Streamlit starts at once
-    assert not at.exception, at.exception
     assert [t.value for t in at.toast] == ["Stopped. What arrived is kept."]
     assert shown_messages(at) == [("user", "Tell me a story"), ("assistant", pausing.sent_before_pause.strip())]
     assert any(c.value.endswith("interrupted") for c in at.caption)
@@ -202,6 +217,80 @@ def test_stop_before_the_first_token_keeps_the_question(
     ]
     assert "Stopped before any text arrived." in page_text(at)
     assert shown_messages(at) == [("user", "Are you there?")]
+
+
+def drawn_text(runner: LocalScriptRunner, text: str) -> bool:
+    """Whether the run has sent the browser a text element (markdown, caption) holding `text`."""
+    return any(
+        message.WhichOneof("type") == "delta"
+        and message.delta.WhichOneof("type") == "new_element"
+        and message.delta.new_element.WhichOneof("type") == "markdown"
+        and text in message.delta.new_element.markdown.body
+        for message in list(runner.forward_msg_queue._queue)
+    )
+
+
+def when_drawn(runners: list[LocalScriptRunner], after: int, text: str, then: Callable[[], object]) -> list[bool]:
+    """On a thread: once a run started after the first `after` runs has drawn `text`, call `then()`; [True] once."""
+    seen: list[bool] = []
+
+    def act() -> None:
+        try:
+            wait_for(lambda: len(runners) > after and drawn_text(runners[-1], text))
+            seen.append(True)
+        finally:
+            then()
+
+    threading.Thread(target=act, daemon=True).start()
+    return seen
+
+
+def test_a_reply_goes_on_across_a_page_switch_and_a_new_run_attaches_to_it(
+    services: Services, alice: UserPublic, pausing: PausingOpenAI, runners: list[LocalScriptRunner]
+) -> None:
+    """The run that sent it ends mid-reply (a click elsewhere, Streamlit's own Stop, a reload): the reply goes on,
+    the message box says it waits, and the next Chat run shows it as far as it has come and growing."""
+    services.credentials.save(alice.id, "openai", {"api_key": pausing.key})
+    at = chat_page()
+    leaver = stop_when(at, runners, alice, lambda turn: turn.reply.text == pausing.sent_before_pause)
+    send(at, "Tell me a story")
+    leaver.join()
+    box = at.chat_input(key="chat_input")
+    assert box.proto.disabled and box.proto.placeholder == WAITING_PLACEHOLDER
+    open_page(at, "models")
+    turn = running_reply(alice)
+    assert turn is not None and not turn.reply.settled, "the reply goes on without the page"
+    seen = when_drawn(runners, len(runners), pausing.sent_before_pause.strip(), then=pausing.release)
+    open_page(at, "chat")  # attaches, shows what arrived, and ends once the reply is saved
+    assert seen == [True], "the new run showed the running reply"
+    story = "".join(STORY)
+    assert shown_messages(at) == [("user", "Tell me a story"), ("assistant", story.strip())]
+    assert [(m.content, m.interrupted) for m in saved(services, alice).messages] == [
+        ("Tell me a story", False),
+        (story, False),
+    ]
+    assert len(pausing.requests) == 1, "one reply, watched twice"
+    assert not at.chat_input(key="chat_input").proto.disabled
+    assert "interrupted" not in page_text(at)
+
+
+def test_the_page_says_whom_it_waits_for_and_gives_up_after_the_first_token_timeout(
+    services: Services,
+    fake: FakeProviders,
+    alice: UserPublic,
+    monkeypatch: pytest.MonkeyPatch,
+    runners: list[LocalScriptRunner],
+) -> None:
+    monkeypatch.setenv("APP_FIRST_TOKEN_TIMEOUT", "2")
+    with_keys(services, fake, alice, "openai")
+    at = chat_page()
+    fake.fail("openai", "hang")
+    seen = when_drawn(runners, len(runners), "Waiting for OpenAI · 1 s", then=lambda: None)
+    send(at, "Anyone there?")
+    assert seen == [True], "the waiting note counted the seconds"
+    assert any("OpenAI sent nothing for 2 s" in e.value for e in at.error), [e.value for e in at.error]
+    assert shown_messages(at)[0] == ("user", "Anyone there?")
+    assert "Waiting for OpenAI" not in page_text(at), "the note goes once the reply has settled"
 
 
 def test_switching_models_mid_chat_and_regenerating(services: Services, fake: FakeProviders, alice: UserPublic) -> None:
@@ -351,7 +440,9 @@ def test_stop_during_a_comparison_keeps_every_column(
         slow, other = comparison.replies
         return slow.text == pausing.sent_before_pause and other.settled
 
-    stopper = stop_when(at, runners, alice, paused_and_other_done, button="compare_stop")
+    stopper = stop_when(
+        at, runners, alice, paused_and_other_done, button="compare_stop", streaming=lambda: in_flight(at, alice)
+    )
     send(at, "Race!", key="compare_input")
     stopper.join()
     pausing.release()

@@ -67,7 +67,8 @@ def _seated(stream: Generator[Any, None, None], seat: Seat) -> Iterator[Any]:
 class ChatService:
     """Chat for the signed-in user: every method takes their id first and uses only their keys and chats.
 
-    `live` holds this process's replies while they stream: a front end's shutdown calls `live.finish_all()`.
+    `live` holds this process's replies while they stream (`running` finds one, `stop` ends it): a front end's
+    shutdown calls `live.finish_all()`.
     """
 
     def __init__(
@@ -84,7 +85,7 @@ class ChatService:
         self._settings = settings
         self._providers = tuple(providers)
         self._retry = RetryPolicy.of(settings)
-        self.live = LiveTurns()
+        self.live: LiveTurns[Turn] = LiveTurns()
 
     def send(
         self,
@@ -99,7 +100,8 @@ class ChatService:
 
         `conversation` gets its id and the message when they are saved, and `on_saved(conversation_id)` is called
         then: within `HEAD_START_SECONDS` of the first `batches()` step, or by `finish()`, whatever becomes of the
-        reply. InvalidInput (an empty or too long message) is raised before anything is sent.
+        reply. InvalidInput (an empty or too long message; ReplyInProgress while the chat's last reply is still
+        streaming) is raised before anything is sent.
         """
         prompt = Message(role="user", content=clean_prompt(text))
         asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
@@ -116,6 +118,17 @@ class ChatService:
         reply = self._open_reply(user_id, model_ref, history.for_provider(), conversation.settings)
         options = TurnOptions(replaces=last.id, live=self.live)
         return Turn(self._conversations, user_id, conversation, reply, options)
+
+    def running(self, user_id: int, conversation_id: int | None) -> Turn | None:
+        """The reply streaming in the user's chat, if any (from any page run or tab of theirs); never another's."""
+        return self.live.running(user_id, conversation_id)
+
+    def stop(self, user_id: int, conversation_id: int | None) -> bool:
+        """The app's Stop: end the reply streaming in the user's chat and save what arrived; whether one was."""
+        turn = self.live.running(user_id, conversation_id)
+        if turn is not None:
+            turn.finish()
+        return turn is not None
 
     def compare(
         self, user_id: int, model_refs: Sequence[str], prompt: str, generation: GenerationSettings
@@ -215,6 +228,8 @@ class ChatService:
             still_allowed=lambda: credentials.account_active(user_id),
             waiting=seat.note if seat else None,
             on_stop=seat.cancel if seat else None,
+            # A model that runs here may wait its turn on this server first: only the provider's timeout bounds it.
+            first_token_timeout=None if spec.runs_here else settings.first_token_timeout,
         )
         return ReplyStream(target.ref, target, open_stream, options)
 

@@ -15,7 +15,7 @@ from core.errors import AccountInactive, AppError, own_error
 from core.models.model_info import has_price
 from core.models.target import ModelTarget
 from core.providers.client import litellm
-from core.providers.failures import error_kind, explain_error
+from core.providers.failures import error_kind, explain_error, no_first_token
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def price(target: ModelTarget, prompt_tokens: int | None, completion_tokens: int
 
 @dataclass(frozen=True)
 class ReplyOptions:
-    """How a reply retries, whom it tells once it has settled, what says its account may still use the key, and,
+    """How a reply retries, whom it tells once it has settled, what says its account may still use the key, how
+    long its first text may take (`first_token_timeout`, None: as long as the provider's timeout allows), and,
     for a model that runs here, what it waits for (`waiting`) and how Stop reaches it while it waits (`on_stop`)."""
 
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -53,6 +54,7 @@ class ReplyOptions:
     still_allowed: Callable[[], bool] | None = None
     waiting: Callable[[], str | None] | None = None
     on_stop: Callable[[], None] | None = None
+    first_token_timeout: float | None = None
 
 
 class ReplyStream:
@@ -78,6 +80,7 @@ class ReplyStream:
         self.interrupted = False
         self.stopped = False
         self.attempts = 0
+        self.retrying = False  # waiting out a backoff before the next attempt
         self.finish_reason: str | None = None  # why the provider ended the reply ("stop", "length"), if it said
         self.prompt_tokens: int | None = None
         self.completion_tokens: int | None = None
@@ -90,6 +93,7 @@ class ReplyStream:
         self._on_settled = options.on_settled
         self._still_allowed = options.still_allowed
         self._waiting, self._on_stop = options.waiting, options.on_stop
+        self._first_token_timeout = options.first_token_timeout
         self._usage: Any = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -129,6 +133,7 @@ class ReplyStream:
         failure: Exception | None = None
         chunks = self._chunks(open_stream)
         next_check = self.started_at + ACCOUNT_CHECK_SECONDS
+        overdue = self._first_token_watch()
         try:
             for chunk in chunks:
                 if self._still_allowed is not None and time.perf_counter() >= next_check:
@@ -149,6 +154,8 @@ class ReplyStream:
                             return
                         if self.first_token_at is None:
                             self.first_token_at = time.perf_counter()
+                            if overdue is not None:
+                                overdue.cancel()
                         self.text += delta
                     yield delta
         except GeneratorExit:
@@ -157,8 +164,28 @@ class ReplyStream:
         except Exception as error:  # every provider failure becomes an explained error
             failure = error
         finally:
+            if overdue is not None:
+                overdue.cancel()
             chunks.close()
         self._settle(failure)
+
+    def _first_token_watch(self) -> threading.Timer | None:
+        """A timer that gives the reply up when no text has come within the first-token timeout."""
+        limit, target = self._first_token_timeout, self.target
+        if limit is None or target is None:
+            return None
+
+        def give_up() -> None:
+            # The thread reading the stream may be blocked in a read: the reply settles here, and what that thread
+            # receives later is dropped (its read ends at the provider's own timeout at the latest).
+            if self.first_token_at is None and not self._settled:
+                self._stop.set()
+                self._settle(no_first_token(target.spec, limit))
+
+        timer = threading.Timer(limit, give_up)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def _chunks(self, open_stream: Callable[[], Iterator[Any]]) -> Generator[Any, None, None]:
         """The provider's chunks; a failure before any text is asked again as the retry policy says."""
@@ -179,8 +206,12 @@ class ReplyStream:
                 if delay is None:
                     raise
                 log.info("retrying a provider call in %.1f s (attempt %d)", delay, self.attempts + 1)
-                if self._stop.wait(delay):
-                    return
+                self.retrying = True
+                try:
+                    if self._stop.wait(delay):
+                        return
+                finally:
+                    self.retrying = False
 
     def _settle(self, failure: Exception | None = None, stopped: bool = False) -> None:
         with self._lock:
@@ -188,6 +219,9 @@ class ReplyStream:
                 return
             self.finished_at = time.perf_counter()
             failure = own_error(failure) or failure  # a local model's refusal, wrapped by litellm
+            if self._usage is not None:  # what the provider reported is kept, also for a reply cut off or stopped
+                self.prompt_tokens = getattr(self._usage, "prompt_tokens", None)
+                self.completion_tokens = getattr(self._usage, "completion_tokens", None)
             if stopped:
                 self.stopped = self.interrupted = True
             elif isinstance(failure, AppError):  # e.g. the key was deleted since the reply was prepared
@@ -198,16 +232,15 @@ class ReplyStream:
                     failure, self.target.spec, self.target.model_id, partial=bool(self.text), attempts=self.attempts
                 )
                 self.interrupted = bool(self.text)
-            elif self._usage is not None:
-                self.prompt_tokens = getattr(self._usage, "prompt_tokens", None)
-                self.completion_tokens = getattr(self._usage, "completion_tokens", None)
-            if self.target is not None and not self.stopped and self.error is None:
+            counted = self.completion_tokens is not None
+            if self.target is not None and (counted or (not self.stopped and self.error is None)):
                 self.cost = price(self.target, self.prompt_tokens, self.completion_tokens)
+            on_settled, self._on_settled = self._on_settled, None
+            if on_settled is not None:  # before it reads as settled: a reply saved for good has been told of
+                on_settled(self)
             self._settled = True  # last: whoever sees a settled reply (another thread saving it) sees all of it
         # A settled reply may live on in a page's session: it keeps its results, not its means of calling.
-        on_settled, self._on_settled, self._open_stream, self._usage = self._on_settled, None, None, None
-        if on_settled is not None:
-            on_settled(self)
+        self._open_stream, self._usage = None, None
 
     def waiting(self) -> str | None:
         """What the reply waits for before its first text, in words (a queue on this server); None otherwise."""

@@ -1,16 +1,17 @@
-"""A turn: one reply in a saved conversation, streamed, saved with the user's message as it starts, written as it
-grows and saved for good once it settles."""
+"""A turn: one reply in a saved conversation, read from the provider on a thread of its own whoever watches it,
+saved with the user's message as it starts, written as it grows and saved for good once it settles."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from core.chat.conversations import Conversation, ConversationNotFound, ConversationStore, Message
 from core.chat.live import LiveTurns
-from core.chat.pacing import ReplyPumps
+from core.chat.pacing import FIRST_TEXT_HANDOFF_SECONDS, HEAD_START_SECONDS, IDLE_SECONDS, STREAM_BATCH_SECONDS
 from core.chat.stream import ReplyStream
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,13 @@ class TurnOptions:
 class Turn:
     """One assistant reply in a saved conversation, saved from its start so that a process that dies keeps it.
 
-    The reply starts streaming when the turn is made. The user's message and the reply's row (marked interrupted,
-    with what has arrived) are saved together, out of the provider's way (see `batches`); the row then catches up
-    with the text every `SAVE_SECONDS` (core/chat/live.py) and `finish()` saves it for good: finished, failed or
-    stopped. `finish()` may be called from any thread and any number of times. A regenerated reply's row replaces
-    the old reply in the transaction that saves it, so the chat never shows two.
+    The reply starts streaming when the turn is made, on a thread of the turn's own: it goes on whoever watches,
+    and any number of readers (`batches()`, from any page run or tab) come and go without ending it. The user's
+    message and the reply's row (marked interrupted, with what has arrived) are saved together, out of the
+    provider's way (see `batches`); the row then catches up with the text every `SAVE_SECONDS` (core/chat/live.py)
+    and the turn saves it for good when it settles. `finish()` (the app's Stop, a process stopping) ends it early;
+    it may be called from any thread and any number of times. A regenerated reply's row replaces the old reply in
+    the transaction that saves it, so the chat never shows two.
     """
 
     def __init__(
@@ -48,10 +51,9 @@ class Turn:
     ) -> None:
         options = options or TurnOptions()
         self.reply = reply
-        self._pumps = ReplyPumps([reply])  # the provider starts answering now
+        self.user_id = user_id
         self._conversation = conversation
         self._store = store
-        self._user_id = user_id
         self._prompt = options.prompt
         self._replaces = options.replaces
         self._on_saved = options.on_saved
@@ -60,15 +62,52 @@ class Turn:
         self._row: Message | None = None  # the reply as last written (with its id), once saved
         self._gone = False  # its conversation was deleted meanwhile: nothing more to write
         self._message: Message | None = None  # the reply as saved for good
+        self._changed = threading.Condition()  # notified as text arrives and once the reply is saved for good
+        self._taken = threading.Event()  # a reader has taken the first text
+        self._done = threading.Event()  # saved for good
         if self._live is not None:
-            self._live.add(self)
+            self._live.add(self)  # ReplyInProgress when the chat has a reply streaming: nothing is asked then
+        self._head_start_ends = time.perf_counter() + HEAD_START_SECONDS
+        threading.Thread(target=self._pump, name="reply-turn", daemon=True).start()  # the provider is asked now
+
+    def _pump(self) -> None:
+        """The turn's thread: read the reply to its end, then save it for good."""
+        try:
+            for _ in self.reply:
+                with self._changed:
+                    self._changed.notify_all()
+                if not self._taken.is_set():
+                    # Wait (briefly) until the first text is taken: a stream whose chunks are already buffered keeps
+                    # this thread busy, and the page would get the GIL only after the switch interval (5 ms).
+                    self._taken.wait(FIRST_TEXT_HANDOFF_SECONDS)
+        finally:
+            try:
+                self.finish()
+            except Exception:  # e.g. the database is down: the row keeps its last batch
+                log.warning("could not save a reply that settled", exc_info=True)
+
+    @property
+    def done(self) -> bool:
+        """Whether the reply is saved for good (finished, failed or stopped)."""
+        return self._done.is_set()
+
+    @property
+    def reply_id(self) -> int | None:
+        """The id of the reply's row, once it is saved."""
+        row = self._row
+        return row.id if row is not None else None
 
     def head_start(self) -> bool:
         """Wait (the GIL free) until the provider has answered or its head start is over; whether it answered.
 
         Call it before drawing anything: what a page draws meanwhile would slow the request down.
         """
-        return self._pumps.head_start()
+        return self._wait(0, max(0.0, self._head_start_ends - time.perf_counter()))
+
+    def _wait(self, shown: int, timeout: float) -> bool:
+        """Wait up to `timeout` s (the GIL free) for text past `shown` characters, or the end; whether it came."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self.reply.text) > shown or self._done.is_set(), timeout)
 
     @property
     def conversation_id(self) -> int | None:
@@ -90,7 +129,9 @@ class Turn:
     def batches(
         self, on_idle: Callable[[], object] | None = None, then: Callable[[], object] | None = None
     ) -> Iterator[str]:
-        """The reply's text in batches (see `ReplyPumps.batches`), for `st.write_stream`.
+        """The reply's text for `st.write_stream`: all that has arrived at once, then the rest in batches (at most one
+        per `STREAM_BATCH_SECONDS`), until it is saved for good. While nothing comes, `on_idle` is called every
+        `IDLE_SECONDS`. Any number of readers, each from its start; leaving early ends nothing.
 
         The user's message and the reply's row are saved, and `then()` called, once: right after the first text
         has been handed out when the provider answers within its head start (`HEAD_START_SECONDS` from sending),
@@ -109,19 +150,33 @@ class Turn:
 
         if not self.head_start():
             after_start()
-        for _, text in self._pumps.batches(on_idle=on_idle):
-            yield text
-            after_start()
+        shown = 0
+        while True:
+            text = self.reply.text
+            if len(text) > shown:
+                yield text[shown:]
+                shown = len(text)
+                self._taken.set()
+                after_start()
+                self._done.wait(STREAM_BATCH_SECONDS)  # the next batch, or the end
+            elif self._done.is_set():
+                break
+            elif not self._wait(shown, IDLE_SECONDS) and on_idle is not None:
+                on_idle()
         after_start()
 
     def save_progress(self) -> None:
-        """Write the text that arrived since the last write; finish a reply that has settled. Nothing before the
-        user's message is saved (the page's head start, see `batches`). Called by `LiveTurns`' thread."""
+        """Write the text that arrived since the last write; save a reply that has settled for good (its own thread
+        may still wait on a read the provider never answers). The user's message is saved once the head start is
+        over if no reader has saved it (see `batches`). Called by `LiveTurns`' thread."""
         with self._lock:
             row = self._row
-            if row is None or self._gone or self._message is not None:
+            if self._gone or self._message is not None:
                 return
-            if self.reply.settled:
+            if row is None:
+                if time.perf_counter() >= self._head_start_ends:
+                    self.save_prompt()
+            elif self.reply.settled:
                 self.finish()
             elif len(self.reply.text) != len(row.content):  # the text only grows
                 self._write(self._as_it_stands())
@@ -130,16 +185,24 @@ class Turn:
         """Stop the reply if it is still streaming, and save the user's message (if not yet) and the reply for good."""
         with self._lock:
             if self._message is None:
-                self.reply.stop()
-                message = self.reply.message()
-                if self._row is None and not self._gone:
-                    self._open(message)
-                elif not self._gone:
-                    self._write(message, touch=True)
-                saved = self._row
-                self._message = message if saved is None else replace(message, id=saved.id, created_at=saved.created_at)
-                if self._live is not None:
-                    self._live.discard(self)
+                try:
+                    self.reply.stop()
+                    message = self.reply.message()
+                    if self._row is None and not self._gone:
+                        self._open(message)
+                    elif not self._gone:
+                        self._write(message, touch=True)
+                    saved = self._row
+                    self._message = (
+                        message if saved is None else replace(message, id=saved.id, created_at=saved.created_at)
+                    )
+                finally:  # saved or not, it streams no more: its readers end
+                    if self._live is not None:
+                        self._live.discard(self)
+                    self._done.set()
+                    with self._changed:
+                        self._changed.notify_all()
+            assert self._message is not None
             return self._message
 
     def _as_it_stands(self) -> Message:
@@ -155,7 +218,7 @@ class Turn:
         saved: Sequence[Message] | None = None
         if conversation.id is not None:
             try:
-                saved = self._store.add_messages(self._user_id, conversation.id, messages, replaces=self._replaces)
+                saved = self._store.add_messages(self.user_id, conversation.id, messages, replaces=self._replaces)
             except ConversationNotFound:
                 if prompt is None:
                     log.info("a reply was regenerated for a conversation that was deleted meanwhile")
@@ -164,7 +227,7 @@ class Turn:
                 log.info("a message was sent to a conversation deleted meanwhile: saved as a new one")
                 conversation.id, conversation.messages[:] = None, []
         if saved is None:
-            created = self._store.create(self._user_id, conversation.settings, first=messages)
+            created = self._store.create(self.user_id, conversation.settings, first=messages)
             conversation.id, conversation.created_at, saved = created.id, created.created_at, created.messages
         self._row = saved[-1]
         assert conversation.id is not None
@@ -178,7 +241,7 @@ class Turn:
         """Write `reply` over its row (`touch`: its chat becomes the most recent)."""
         assert self._row is not None and self._conversation.id is not None
         reply = replace(reply, id=self._row.id, created_at=self._row.created_at)
-        if self._store.update_message(self._user_id, self._conversation.id, reply, touch=touch):
+        if self._store.update_message(self.user_id, self._conversation.id, reply, touch=touch):
             self._row = reply
         else:
             log.info("a reply arrived for a conversation that was deleted meanwhile")

@@ -216,6 +216,16 @@ def explain_error(
     return explained
 
 
+def no_first_token(spec: ProviderSpec, seconds: float) -> ProviderError:
+    """A reply given up because the provider sent no text within the first-token timeout (APP_FIRST_TOKEN_TIMEOUT)."""
+    log.info("chat failed: provider=%s kind=timeout (no first token in %.0f s)", spec.id, seconds)
+    return ProviderError(
+        Kind.TIMEOUT,
+        f"{spec.label} sent nothing for {seconds:.0f} s, so the app stopped waiting. No text arrived, so this reply "
+        "counts no tokens or cost. Send your message again, or pick another model.",
+    )
+
+
 # --- Failures before any provider was called, by the kind name a saved message records -----------------------
 _LOCAL_ERROR_KINDS: tuple[tuple[type[AppError], str], ...] = (
     (MissingCredential, "missing_credential"),

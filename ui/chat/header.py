@@ -11,6 +11,8 @@ from ui.chat.context import ChatPage
 from ui.signin import account_sidebar
 
 MODES = ("Chat", "Compare")
+# The message box while the chat's reply streams: the chat answers one message at a time.
+WAITING_PLACEHOLDER = "Waiting for the reply to finish…"
 
 
 def mode_now() -> str:
@@ -18,9 +20,9 @@ def mode_now() -> str:
     return st.session_state.get("chat_mode") or "Chat"
 
 
-def frame(page: ChatPage, header: DeltaGenerator | None = None) -> str:
-    """The account sidebar, notices, title, mode and (in Chat) the model picker (in `header`), the message box;
-    the mode."""
+def frame(page: ChatPage, header: DeltaGenerator | None = None, replying: bool = False) -> str:
+    """The account sidebar, notices, title, mode and (in Chat) the model picker (in `header`), the message box
+    (closed while the chat's reply streams: `replying`); the mode."""
     account_sidebar(page.user)
     page.session.show_notices()
     with header or st.container():
@@ -33,5 +35,6 @@ def frame(page: ChatPage, header: DeltaGenerator | None = None) -> str:
         if mode == "Chat":
             page.picker.draw()
     if mode == "Chat":
-        st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
+        placeholder = WAITING_PLACEHOLDER if replying else "Message"
+        st.chat_input(placeholder, key="chat_input", max_chars=MAX_PROMPT_CHARS, disabled=replying)
     return mode

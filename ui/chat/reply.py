@@ -1,9 +1,12 @@
-"""The reply view: a turn started before anything is drawn, streamed into the page with the page drawn around it.
+"""The reply view: a chat's reply streamed into the page, with the page drawn around it; the reply runs on the
+server (core/chat/turn.py), so this run only watches it: leaving the page, a click, a reload or a dropped
+connection detaches, and the next run that opens the chat attaches again. Only the app's Stop ends it.
 
 The order is what keeps a reply fast and the page steady (see core/chat/turn.py and pacing.py): the provider is
 asked first; the page waits out the turn's head start before drawing anything; what is above the reply is drawn
-once the provider has answered or the head start is over, what is below once the reply has ended; placeholders
-from the start, so nothing the last run drew there lingers while the reply streams; Stop under the text.
+once the provider has answered or the head start is over; placeholders from the start, so nothing the last run
+drew there lingers while the reply streams; Stop under the text; once the reply is saved for good the page runs
+again, drawn as any chat is (the message box open again).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from collections.abc import Iterator
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core.chat.conversations import ConversationNotFound, Message
+from core.chat.conversations import Message
 from core.chat.stream import ReplyStream
 from core.chat.turn import Turn
+from core.chat.waiting import waiting_note
 from core.errors import AppError
 from ui.chat import menu, messages
 from ui.chat.context import ChatPage
@@ -28,22 +32,34 @@ STOPPED = "Stopped. What arrived is kept."
 
 
 def stop_button(session: ChatSession, key: str) -> None:
+    """Compare's Stop: its click ends the run, which ends the comparison (see `ChatSession.streaming`)."""
     st.button("Stop", key=key, icon=":material/stop_circle:", on_click=session.notify, args=(STOPPED,))
 
 
+def _stop(page: ChatPage, conversation_id: int | None) -> None:
+    if page.services.chat.stop(page.user.id, conversation_id):
+        page.session.notify(STOPPED)
+
+
+def reply_stop_button(page: ChatPage, turn: Turn) -> None:
+    """The chat's Stop: it ends the reply itself (leaving the page does not)."""
+    st.button("Stop", key="chat_stop", icon=":material/stop_circle:", on_click=_stop, args=(page, turn.conversation_id))
+
+
 class WaitingNote:
-    """What a reply waits for before its first text (its place in this server's queue for a local model), kept
-    up to date while it is quiet and cleared as its text arrives."""
+    """What a reply waits for before its first text ("Waiting for OpenAI · 12 s", a retry, a hint when it takes
+    long; a local model's place in this server's queue), kept up to date while it is quiet and cleared as its
+    text arrives."""
 
     def __init__(self, reply: ReplyStream, slot: DeltaGenerator) -> None:
         self.reply, self.slot, self.shown = reply, slot, None
 
     def idle(self) -> None:
         keep_responsive()
-        note = self.reply.waiting()
+        note = waiting_note(self.reply)
         if not note:
             self.clear()
-        elif note != self.shown:
+        elif note != self.shown:  # the seconds change once a second: so does the caption
             self.shown = note
             self.slot.caption(note)
 
@@ -75,50 +91,49 @@ def start(page: ChatPage, prompt: str | None) -> Turn:
     return chat.send(user_id, page.conversation, prompt, model_ref, on_saved=page.session.open)
 
 
+def running(page: ChatPage) -> Turn | None:
+    """The reply streaming in the open chat (started by any run or tab of the user's), in Chat mode."""
+    if mode_now() != "Chat":
+        return None
+    return page.services.chat.running(page.user.id, page.conversation.id)
+
+
+def attach(page: ChatPage, turn: Turn, refused: AppError | None = None) -> None:
+    """Show the chat with its running reply, as far as it has come and growing (`refused`: a message this run
+    was to send, which waits for the reply)."""
+    if refused is not None:
+        page.session.notify(str(refused))
+    history = [message for message in page.conversation.messages if message.id != turn.reply_id]
+    stream(page, turn, None, history)
+
+
 def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message]) -> None:
-    """Stream the reply into the page: what is above it is drawn once the provider has had its head start, what
-    is below once it has ended (so the run draws each element once; a click meanwhile ends it, see `streaming`)."""
+    """Watch the reply in the page: what is above it is drawn once the provider has had its head start; once the
+    reply is saved for good the page runs again. A click meanwhile ends this run, never the reply."""
     conversation = page.conversation
-    with page.session.streaming(turn):
-        turn.head_start()
-        above = st.container()
-        assistant = st.chat_message("assistant")
-        # Placeholders from the start, so that nothing the last run drew there lingers while the reply streams; Stop
-        # sits under the text until the reply's details take its place.
-        wait_slot, text_slot, details_slot = assistant.empty(), assistant.empty(), assistant.empty()
-        waiting = WaitingNote(turn.reply, wait_slot)
-        menu_slot: DeltaGenerator | None = None  # in `above`, for the chat's menu, once its exports hold the reply
-        below: tuple[DeltaGenerator, ...] = ()  # for Regenerate and the chat's totals
+    turn.head_start()
+    above = st.container()
+    assistant = st.chat_message("assistant")
+    # Placeholders from the start, so that nothing the last run drew there lingers while the reply streams.
+    wait_slot, text_slot, stop_slot = assistant.empty(), assistant.empty(), assistant.empty()
+    waiting = WaitingNote(turn.reply, wait_slot)
 
-        def draw_the_rest() -> None:
-            nonlocal menu_slot, below
-            below = (st.empty(), st.empty())
-            frame(page, above)
-            with above:
-                settings_form(page, conversation)
-                menu_slot = st.empty()
-                if conversation.id is not None and history:  # the menu's place, kept while the reply streams
-                    menu_slot.expander(menu.label(conversation))
-                for message in history:
-                    messages.render(message)
-                if prompt:
-                    messages.render(Message(role="user", content=prompt))
-            chat_list(page)
-            with details_slot:
-                stop_button(page.session, "chat_stop")
+    def draw_the_rest() -> None:
+        frame(page, above, replying=True)
+        with above:
+            settings_form(page, conversation)
+            if conversation.id is not None and history:  # the menu's place, kept while the reply streams
+                st.expander(menu.label(conversation))
+            for message in history:
+                messages.render(message)
+            if prompt:
+                messages.render(Message(role="user", content=prompt))
+        chat_list(page)
+        with stop_slot:
+            reply_stop_button(page, turn)
 
-        text_slot.write_stream(waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
-        reply = turn.finish()
-    with details_slot.container():
-        messages.details(reply)
-    try:
-        chat = page.services.conversations.get(page.user.id, turn.save_prompt())  # as saved, the reply in it
-    except ConversationNotFound:  # deleted in another tab meanwhile: the next run says so
-        return
-    assert menu_slot is not None and below  # drawn by `batches`, at the latest as the reply ends
-    with menu_slot.container():
-        menu.manage(page, chat)
-    messages.closing(page.session, chat.messages, places=below)
+    text_slot.write_stream(waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
+    st.rerun()  # the reply is saved: drawn as any chat is, the message box open again
 
 
 def failed(prompt: str | None, failure: AppError) -> None:

@@ -18,7 +18,7 @@ CHAT_PAGE = "pages/chat.py"
 
 
 class Finishable(Protocol):
-    """A reply (or comparison) streaming into the page; `finish()` stops and keeps it, once."""
+    """A comparison streaming into the page; `finish()` stops and keeps it, once."""
 
     def finish(self) -> Any: ...
 
@@ -37,7 +37,7 @@ class ChatSession:
     compare_picks: list[str] = field(default_factory=list)  # the models last picked to compare
     comparison: Comparison | None = None  # the last comparison, shown (and finished) by the runs after it
     notices: list[str] = field(default_factory=list)  # toasts for the next run (callbacks run before it draws)
-    in_flight: Finishable | None = None  # a reply or comparison streaming into a run that may be interrupted
+    in_flight: Finishable | None = None  # a comparison streaming into a run that may be interrupted
     action: str | None = None  # a button's request for the run its click starts (e.g. "regenerate")
     confirm_delete: int | None = None  # the conversation whose Delete was clicked once
     rename_errors: dict[int, str] = field(default_factory=dict)  # a refused title, by conversation
@@ -99,7 +99,10 @@ class ChatSession:
             st.toast(text)
 
     def settle_in_flight(self) -> None:
-        """Keep a reply an interrupted run left streaming (a click such as Stop starts a new run at once)."""
+        """Repair what a run that was stopped mid-stream left: the comparison it streamed is finished and kept.
+
+        (A chat's reply is not the session's: it streams on whoever watches, and the next run attaches to it.)
+        """
         work, self.in_flight = self.in_flight, None
         if work is not None:
             work.finish()
