@@ -17,7 +17,7 @@ from core.chat.conversations import ConversationNotFound, Message
 from core.chat.stream import ReplyStream
 from core.chat.turn import Turn
 from core.errors import AppError
-from ui.chat import menu, messages
+from ui.chat import address, menu, messages
 from ui.chat.context import ChatPage
 from ui.chat.header import frame, mode_now
 from ui.chat.session import ChatSession, keep_responsive
@@ -92,13 +92,15 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
 
         def draw_the_rest() -> None:
             nonlocal menu_slot, below
+            address.publish(page.session)  # a new chat's first message is saved now: reload lands on it
             below = (st.empty(), st.empty())
             frame(page, above)
             with above:
                 settings_form(page, conversation)
                 menu_slot = st.empty()
                 if conversation.id is not None and history:  # the menu's place, kept while the reply streams
-                    menu_slot.expander(menu.label(conversation))
+                    with menu_slot.container():
+                        menu.stand_in(conversation)
                 for message in history:
                     messages.render(message)
                 if prompt:
