@@ -25,10 +25,11 @@ def _found(page: ChatPage) -> list[ChatMatch] | list[ConversationSummary]:
 
 
 def _line(page: ChatPage, chat: ChatMatch | ConversationSummary, current: int | None) -> None:
+    shown = short_title(chat.title)
     st.button(
-        plain(short_title(chat.title)),
+        plain(shown),
         key=f"chat_open:{chat.id}",
-        help=plain(chat.title),
+        help=plain(chat.title) if shown != chat.title else None,  # the whole title, where it was shortened
         type="primary" if chat.id == current else "tertiary",
         on_click=page.session.open,
         args=(chat.id,),
