@@ -24,7 +24,10 @@ if user is None:
     sign_in += [st.Page(sign_in_page, title="Sign in", url_path=address) for *_, address in PAGES]
     st.navigation(sign_in, position="hidden").run()
 else:
-    default = landing_page() or "chat"  # a user without keys starts on Profile
+    # A user without keys starts on Profile, unless the address names a chat (Chat, the default page, is at
+    # `/?chat=<id>`: a reload there stays on Chat).
+    landing = landing_page()
+    default = "chat" if "chat" in st.query_params else landing or "chat"
     pages = [
         st.Page(script, title=title, icon=icon, url_path=address, default=address == default)
         for script, title, icon, address in PAGES

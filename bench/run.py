@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import pages, streams
+from bench import pages, search, streams
 from bench.fake_server import reply_text
 from bench.measure import Row, Sample, interleave, repeat, summarize
 from core.accounts.users import UserPublic
@@ -40,11 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = "gpt-4o-mini"
 PACED_MODEL = "gpt-4o"  # the fakes pace this model's replies
 LISTED_MODELS = 500
-GROUPS = ("httpx", "litellm", "core", "page", "concurrent", "models")
-LOAD = frozenset({"concurrent", "concurrent-paced", "models"})  # rows of the second table
+GROUPS = ("httpx", "litellm", "core", "page", "concurrent", "models", "search")
+# rows of the second table
+LOAD = frozenset({"concurrent", "concurrent-paced", "models", "search-found", "search-none"})
 TARGET_TTFT_MS = 3.0
 TARGET_CPU_MS = 0.5
 TARGET_RERUN_MS = 100.0
+TARGET_SEARCH_MS = 100.0
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -194,7 +196,19 @@ def measure(args: argparse.Namespace, fake: Mapping[str, Any]) -> dict[str, Row]
             models = pages.ModelsPage(user, watch, seeded)
             path = f"Models page rerun, 6 providers, {seeded} listed models"
             record("models", path, repeat(models.rerun, args.runs), per=1)
+        if "search" in only:
+            record_searches(services, user, record, args.runs)
     return rows
+
+
+def record_searches(services: Services, user: UserPublic, record: Callable[..., None], runs: int) -> None:
+    """The chat list's search over the user's 10,000 messages (another user's 10,000 beside them)."""
+    other = services.users.add("bench-other", "Other User", "other@example.com", pages.PASSWORD)
+    seeded = search.seed_chats(services, user)
+    search.seed_chats(services, other)
+    for name, text, what in (("found", search.FOUND, "a word in one chat"), ("none", "no-such-word", "no match")):
+        path = f"Chat search, {seeded:,} messages, {what}"
+        record(f"search-{name}", path, repeat(lambda text=text: search.search(services, user, text), runs), per=1)
 
 
 def ms(value: float | None, digits: int = 1) -> str:
@@ -215,8 +229,9 @@ def tables(rows: Mapping[str, Row], args: argparse.Namespace) -> list[Table]:
             cpu = (at_once.cpu_per_token_ms or 0) * args.tokens * args.concurrent
             load.append([at_once.path, ms(at_once.total_ms, 0), ms(cpu, 0), ms(at_once.cpu_per_token_ms, 3)])
             load[-1].append(str(at_once.runs))
-    if rerun := rows.get("models"):
-        load.append([rerun.path, ms(rerun.total_ms), ms(rerun.cpu_per_token_ms), "–", str(rerun.runs)])
+    for name in ("models", "search-found", "search-none"):
+        if rerun := rows.get(name):
+            load.append([rerun.path, ms(rerun.total_ms), ms(rerun.cpu_per_token_ms), "–", str(rerun.runs)])
     if load:
         result.append((["Load", "Wall time", "CPU", "CPU per token", "Runs"], load))
     result.append((["Target", "Measured", "Limit", "Met"], targets(rows, args)))
@@ -239,6 +254,7 @@ def targets(rows: Mapping[str, Row], args: argparse.Namespace) -> list[list[str]
         ("CPU per streamed token, Chat page", cpu("page"), TARGET_CPU_MS),
         (f"CPU per streamed token, Chat page at {args.pace:g} tokens/s", cpu("page-paced"), TARGET_CPU_MS),
         ("Models page rerun", rows["models"].total_ms if "models" in rows else None, TARGET_RERUN_MS),
+        ("Chat search, no match", rows["search-none"].total_ms if "search-none" in rows else None, TARGET_SEARCH_MS),
     ]
     return [
         [name, ms(value, 2), f"{limit:g} ms", "yes" if value <= limit else f"no (+{value - limit:.2f} ms)"]

@@ -1,4 +1,5 @@
-"""Chat: saved conversations, streamed replies with Stop and Regenerate, per-chat settings, usage, Compare, export.
+"""Chat: saved conversations at their own address (`?chat=<id>`), streamed replies with Stop and Regenerate,
+per-chat settings, usage, Compare, export.
 
 A run that sends starts the reply before it draws anything (the provider works while the page is drawn, see
 ui/chat/reply.py); a run that finds the open chat's reply still streaming (sent from another run or tab) shows it
@@ -6,7 +7,7 @@ growing; any other run draws the chat, or Compare.
 """
 
 from core.errors import AppError
-from ui.chat import messages, reply
+from ui.chat import address, messages, reply
 from ui.chat.compare import compare_view
 from ui.chat.context import ChatPage
 from ui.chat.header import frame
@@ -22,10 +23,12 @@ user = require_user(sidebar=False)  # the account sidebar is drawn with the rest
 services = get_services()
 session = ChatSession.of(user)
 session.settle_in_flight()
+address.follow(session, services)  # `?chat=<id>` among the user's own chats, `?model=<ref>` for a new chat
 picker = Picker(session, user_catalog(services, user))
 page = ChatPage(
     user=user, services=services, session=session, picker=picker, conversation=session.conversation(services)
 )
+address.publish(session)
 
 prompt, redo = reply.sent_now(session)
 history = page.conversation.messages[:-1] if redo else list(page.conversation.messages)

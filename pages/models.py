@@ -52,7 +52,7 @@ def provider_card(section: ProviderSection) -> None:
     elif spec.chat_capable:
         listing_status(section)
         if section.models:
-            model_table(user, section)
+            model_table(section)
         elif spec.deployments:
             st.info(f"No deployments yet: add your deployment names in Profile → {spec.label}.")
         if spec.deployments:
@@ -68,4 +68,4 @@ for section in sections:
     if not section.spec.team_server:
         with st.container(border=True):
             provider_card(section)
-team_servers(user, servers)
+team_servers(servers)

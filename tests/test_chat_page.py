@@ -170,6 +170,10 @@ def test_rename_then_delete_a_conversation(services: Services, fake: FakeProvide
 
     at.button(key="chat_delete").click().run()
     assert services.conversations.list(alice.id), "nothing is deleted before the confirmation"
+    assert [w.value for w in at.warning] == ["Delete this chat? It cannot be undone."]
+    at.button(key="chat_delete_cancel").click().run()
+    assert services.conversations.list(alice.id) and not at.warning, "Cancel deletes nothing and asks no more"
+    at.button(key="chat_delete").click().run()
     at.button(key="chat_delete_confirm").click().run()
     assert services.conversations.list(alice.id) == []
     assert chat_list(at) == [] and shown_messages(at) == []
@@ -588,26 +592,24 @@ def test_errors_say_what_to_do_and_keep_the_users_message(
         assert answer.interrupted and answer.content and shown_messages(at)[1] == ("assistant", answer.content)
 
 
-def test_open_chat_with_asks_chat_for_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a Chat button elsewhere calls: the request is left for Chat, and the browser goes there."""
+def test_open_chat_with_goes_to_chat_with_the_model_in_its_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a Chat button elsewhere calls: the browser goes to Chat, the model named in the address."""
     import streamlit
 
-    switched: list[str] = []
-    monkeypatch.setattr(streamlit, "switch_page", switched.append)
+    switched: list[tuple[str, Any]] = []
+    monkeypatch.setattr(streamlit, "switch_page", lambda page, query_params=None: switched.append((page, query_params)))
 
     def models_page() -> None:
         import streamlit as st
 
-        from core.accounts.users import UserPublic
-        from ui.chat.session import open_chat_with
+        from ui.chat.address import open_chat_with
 
         if st.button("Chat", key="chat_with"):
-            open_chat_with(UserPublic(7, "carol", "Carol", "carol@example.com"), "anthropic/claude-3-5-haiku")
+            open_chat_with("anthropic/claude-3-5-haiku")
 
     at = AppTest.from_function(models_page).run()
     at.button(key="chat_with").click().run()
-    assert switched == ["pages/chat.py"]
-    assert at.session_state[ChatSession.key(7)].requested_model == "anthropic/claude-3-5-haiku"
+    assert switched == [("pages/chat.py", {"model": "anthropic/claude-3-5-haiku"})]
 
 
 @pytest.mark.parametrize(
@@ -622,8 +624,7 @@ def test_chat_opens_with_the_requested_model(
 ) -> None:
     with_keys(services, fake, alice, "openai", "anthropic", "azure")
     at = open_page(signed_in(), "models")
-    # What open_chat_with leaves (tested above):
-    at.session_state[ChatSession.key(alice.id)] = ChatSession(user_id=alice.id, requested_model=requested)
+    at.query_params["model"] = requested  # where open_chat_with sends the browser (tested above)
     open_page(at, "chat")
     picker = at.selectbox(key="chat_model")
     assert picker.value == requested and picker.options[picker.index] == shown

@@ -1,12 +1,15 @@
-"""Small display helpers: times as people read them ("2 min ago"), exact on hover, in the browser's time zone."""
+"""Small display helpers: times as people read them ("2 min ago"), exact on hover, in the browser's time zone;
+text from users, models and providers as it reads in a Markdown label."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
+MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]()<>#|~:$!])")
 DAYS_AS_DAYS = 30  # older than this, a date reads better than "45 days ago"
 
 
@@ -93,3 +96,8 @@ def size(count: float | None) -> str:
             value = count / scale
             return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
     return f"{int(count)} B"
+
+
+def plain(text: str) -> str:
+    """Text as it reads in a Markdown label: its syntax characters escaped."""
+    return MARKDOWN_SYNTAX.sub(r"\\\1", text)

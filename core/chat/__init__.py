@@ -7,4 +7,5 @@ readers come and go; only Stop ends it early), saved with the user's message as 
 written as it grows, and saved for good when it settles; `live.py` holds the process's streaming turns, found by
 user and chat (one per chat: a second message waits), writes their growing rows every `SAVE_SECONDS` (a killed
 process loses at most that much of a reply) and ends and saves them all when the process stops (`finish_all()`,
-called by the front end's shutdown); `compare.py` (nothing saved), `export.py` and `completion.py` the rest."""
+called by the front end's shutdown); `listing.py` the chat list (grouped by day, searched by title and message
+text in one query scoped to the user); `compare.py` (nothing saved), `export.py` and `completion.py` the rest."""

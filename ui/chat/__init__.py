@@ -1,13 +1,14 @@
 """Chat's page, one module per concern; pages/chat.py dispatches over them.
 
 - session.py: `ChatSession.of(user)`, all Chat keeps between runs for one user (the open conversation, the model
-  choice, compare picks, notices, the comparison in flight, pending actions); `open_chat_with` for other pages.
+  choice, compare picks, notices, the comparison in flight, pending actions).
+- address.py: the address (`?chat=<id>`, `?model=<ref>`), read and written each run; `open_chat_with` for other pages.
 - context.py: `ChatPage`, what one run hands each part (user, services, session, picker, conversation).
 - picker.py: the model picker, the catalog's models or an ID as typed, and its callback.
 - header.py: the top of every run (account sidebar, notices, title, New chat, mode, picker) and the message box.
 - messages.py: a message and its details; Regenerate and the chat's totals under the last one.
-- sidebar.py: the chat list.
-- menu.py: the open chat's menu (rename, export, delete) and its callbacks.
+- sidebar.py: the chat list, grouped by day, with its search box.
+- menu.py: the open chat's title with its menu (a popover: rename, export, delete with Cancel) and its callbacks.
 - settings.py: the chat's settings form.
 - reply.py: a reply started before anything is drawn, or found streaming in the open chat, watched in the page
   with Stop (leaving only detaches; the next run attaches again) and the waiting note before its first text.

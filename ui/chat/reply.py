@@ -21,7 +21,7 @@ from core.chat.stream import ReplyStream
 from core.chat.turn import Turn
 from core.chat.waiting import waiting_note
 from core.errors import AppError
-from ui.chat import menu, messages
+from ui.chat import address, menu, messages
 from ui.chat.context import ChatPage
 from ui.chat.header import frame, mode_now
 from ui.chat.session import ChatSession, keep_responsive
@@ -119,11 +119,12 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
     waiting = WaitingNote(turn.reply, wait_slot)
 
     def draw_the_rest() -> None:
+        address.publish(page.session)  # a new chat's first message is saved now: reload lands on it
         frame(page, above, replying=True)
         with above:
             settings_form(page, conversation)
             if conversation.id is not None and history:  # the menu's place, kept while the reply streams
-                st.expander(menu.label(conversation))
+                menu.stand_in(conversation)
             for message in history:
                 messages.render(message)
             if prompt:

@@ -14,8 +14,6 @@ from core.chat.compare import Comparison
 from core.chat.conversations import Conversation, ConversationNotFound
 from core.services import Services
 
-CHAT_PAGE = "pages/chat.py"
-
 
 class Finishable(Protocol):
     """A comparison streaming into the page; `finish()` stops and keeps it, once."""
@@ -33,7 +31,9 @@ class ChatSession:
     draft: Conversation | None = None  # the new chat, until its first message is saved
     model: str | None = None  # the picker's choice, remembered (widget values are dropped on leaving the page)
     typed_model: str | None = None  # the last ID typed that is none of the catalog's, kept in the picker's list
-    requested_model: str | None = None  # the model another page asked Chat to select (see `open_chat_with`)
+    requested_model: str | None = None  # the model the address asked the picker to select, until it has
+    asked_model: str | None = None  # the model the address asked this new chat for (kept in it, see address.py)
+    address: dict[str, str] = field(default_factory=dict)  # the address last read or written (see address.py)
     compare_picks: list[str] = field(default_factory=list)  # the models last picked to compare
     comparison: Comparison | None = None  # the last comparison, shown (and finished) by the runs after it
     notices: list[str] = field(default_factory=list)  # toasts for the next run (callbacks run before it draws)
@@ -75,9 +75,10 @@ class ChatSession:
         self.conversation_id = conversation_id
         self.confirm_delete = None
         self.draft = None
+        self.asked_model = None
 
     def take_requested_model(self) -> str | None:
-        """The model another page asked Chat to select, once."""
+        """The model the address asked Chat to select, once."""
         requested, self.requested_model = self.requested_model, None
         return requested
 
@@ -126,9 +127,3 @@ class ChatSession:
 def keep_responsive() -> None:
     """Called while a reply is quiet: reading session state is a point where Streamlit acts on a click (Stop)."""
     st.session_state.get("chat_stop")
-
-
-def open_chat_with(user: UserPublic, model_ref: str) -> None:
-    """Open Chat with `model_ref` selected (for a Chat button elsewhere, e.g. on Models)."""
-    ChatSession.of(user).requested_model = model_ref
-    st.switch_page(CHAT_PAGE)

@@ -11,7 +11,7 @@ from core.errors import AppError
 from core.local.curated import SuggestedModel
 from core.local.plan import DownloadPlan
 from core.providers.hub import HubError
-from ui.chat.session import open_chat_with
+from ui.chat.address import open_chat_with
 from ui.format import size, when
 from ui.models.table import plain
 from ui.state import get_services, mark_catalog_stale
@@ -45,7 +45,7 @@ def your_models(user: UserPublic) -> None:
         name.markdown(f"**{plain(record.repo_id)}**")
         facts.caption(f"{record.runtime} · {size(record.size_bytes)} · downloaded {when(record.downloaded_at)}")
         if chat.button("Chat", key=f"local_chat:{record.repo_id}", icon=":material/chat:"):
-            open_chat_with(user, f"local/{record.repo_id}")
+            open_chat_with(f"local/{record.repo_id}")
         remove.button(
             "Remove",
             key=f"local_remove:{record.repo_id}",

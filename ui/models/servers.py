@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from core.accounts.users import UserPublic
 from core.models.choice import ProviderSection
 from ui.format import when
 from ui.models.listing import NAMED_NEW, codes
@@ -48,16 +47,16 @@ def server_status(section: ProviderSection) -> None:
         st.caption(f"No longer listed by {label}: " + codes(section.dropped))
 
 
-def server_card(user: UserPublic, section: ProviderSection) -> None:
+def server_card(section: ProviderSection) -> None:
     st.subheader(section.spec.label)
     server_status(section)
     if section.models:
-        model_table(user, section)
+        model_table(section)
     elif not section.listing_failed:
         st.info(f"{section.spec.label} has no chat models to offer right now.")
 
 
-def team_servers(user: UserPublic, sections: Sequence[ProviderSection]) -> None:
+def team_servers(sections: Sequence[ProviderSection]) -> None:
     """The group of the team's servers, after the providers; nothing when the admin registered none."""
     if not sections:
         return
@@ -65,4 +64,4 @@ def team_servers(user: UserPublic, sections: Sequence[ProviderSection]) -> None:
     st.caption(INTRO)
     for section in sections:
         with st.container(border=True):
-            server_card(user, section)
+            server_card(section)

@@ -5,20 +5,16 @@ One element however many models a key unlocks (a button per row would be hundred
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
-from core.accounts.users import UserPublic
 from core.chat.export import DASH
 from core.models.catalog import search_models
 from core.models.choice import ModelChoice, ProviderSection
-from ui.chat.session import open_chat_with
+from ui.chat.address import open_chat_with
+from ui.format import plain  # a model's name comes from the provider; a button label is Markdown
 
 SEARCH_ABOVE = 12  # a provider listing more models than this gets a search box
-# A model's name comes from the provider; a button label is Markdown, so its syntax characters are escaped.
-MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]()<>#|~:$!])")
 PRICE_HELP = "USD per 1M {} tokens, from litellm's price list (— where it has none)"
 COLUMNS = {
     "Model": st.column_config.TextColumn(help="The model's name and the ID Chat calls it by"),
@@ -26,11 +22,6 @@ COLUMNS = {
     "Input $/1M": st.column_config.NumberColumn(help=PRICE_HELP.format("input"), format="$%g"),
     "Output $/1M": st.column_config.NumberColumn(help=PRICE_HELP.format("output"), format="$%g"),
 }
-
-
-def plain(text: str) -> str:
-    """Text as it reads in a Markdown label: its syntax characters escaped."""
-    return MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def table_key(provider_id: str) -> str:
@@ -78,7 +69,7 @@ def _searched(section: ProviderSection) -> tuple[ModelChoice, ...]:
     return found
 
 
-def model_table(user: UserPublic, section: ProviderSection) -> None:
+def model_table(section: ProviderSection) -> None:
     spec = section.spec
     models = _searched(section)
     event = st.dataframe(
@@ -104,4 +95,4 @@ def model_table(user: UserPublic, section: ProviderSection) -> None:
         )
         and picked is not None
     ):
-        open_chat_with(user, picked.ref)
+        open_chat_with(picked.ref)
