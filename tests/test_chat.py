@@ -836,6 +836,8 @@ def test_every_chat_service_method_takes_the_user_first() -> None:
     from core.chat.service import ChatService
 
     methods = [(n, m) for n, m in inspect.getmembers(ChatService, inspect.isfunction) if not n.startswith("_")]
-    assert {name for name, _ in methods} == {"send", "regenerate", "compare", "apply_settings", "complete", "stream"}
+    assert {name for name, _ in methods} == {
+        *("send", "regenerate", "edit", "show_version", "compare", "apply_settings", "complete", "stream")
+    }
     for name, method in methods:
         assert list(inspect.signature(method).parameters)[1] == "user_id", name
