@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from core.chat.conversations import ConversationNotFound, Message
+from core.chat.conversations import Conversation, ConversationNotFound, Message
 from core.chat.stream import ReplyStream
 from core.chat.turn import Turn
 from core.errors import AppError
-from ui.chat import menu, messages
+from ui.chat import actions, menu, messages
 from ui.chat.context import ChatPage
 from ui.chat.header import frame, mode_now
 from ui.chat.session import ChatSession, keep_responsive
@@ -89,9 +89,10 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
         waiting = WaitingNote(turn.reply, wait_slot)
         menu_slot: DeltaGenerator | None = None  # in `above`, for the chat's menu, once its exports hold the reply
         below: tuple[DeltaGenerator, ...] = ()  # for Regenerate and the chat's totals
+        prompt_slot: DeltaGenerator | None = None  # in `above`, the user's message: redrawn as saved (with Edit)
 
         def draw_the_rest() -> None:
-            nonlocal menu_slot, below
+            nonlocal menu_slot, below, prompt_slot
             below = (st.empty(), st.empty())
             frame(page, above)
             with above:
@@ -100,25 +101,40 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
                 if conversation.id is not None and history:  # the menu's place, kept while the reply streams
                     menu_slot.expander(menu.label(conversation))
                 for message in history:
-                    messages.render(message)
+                    messages.render(message, page, conversation)
                 if prompt:
-                    messages.render(Message(role="user", content=prompt))
+                    prompt_slot = st.empty()
+                    with prompt_slot:
+                        messages.render(Message(role="user", content=prompt))
             chat_list(page)
             with details_slot:
                 stop_button(page.session, "chat_stop")
 
         text_slot.write_stream(waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
         reply = turn.finish()
-    with details_slot.container():
-        messages.details(reply)
     try:
         chat = page.services.conversations.get(page.user.id, turn.save_prompt())  # as saved, the reply in it
     except ConversationNotFound:  # deleted in another tab meanwhile: the next run says so
+        chat = None
+    with details_slot.container():
+        messages.details(reply)
+        if chat is not None:  # Copy, and "2 / 2" for a regenerated reply
+            actions.row(page, chat, reply)
+    if chat is None:
         return
+    if prompt_slot is not None and (asked := asked_in(chat, reply)) is not None:
+        with prompt_slot:
+            messages.render(asked, page, chat)  # now with its Edit (and "2 / 2" after an edit)
     assert menu_slot is not None and below  # drawn by `batches`, at the latest as the reply ends
     with menu_slot.container():
         menu.manage(page, chat)
     messages.closing(page.session, chat.messages, places=below)
+
+
+def asked_in(chat: Conversation, reply: Message) -> Message | None:
+    """The user's message a saved reply answers, as saved."""
+    at = next((i for i, message in enumerate(chat.messages) if message.id == reply.id), 0)
+    return chat.messages[at - 1] if at > 0 and chat.messages[at - 1].role == "user" else None
 
 
 def failed(prompt: str | None, failure: AppError) -> None:
