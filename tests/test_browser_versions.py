@@ -68,7 +68,7 @@ def test_a_regenerated_reply_streams_alone_and_the_old_one_is_a_click_away(
     fake.reply, fake.chunks, fake.pace = " ".join(words), len(words), 0.05  # 4 s
     page.get_by_role("button", name="Regenerate").click()
     expect(messages.filter(has_text="v5 ")).to_have_count(1)
-    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(page.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")).to_be_visible()
     assert messages.filter(has_text="The first answer.").count() == 0, "the old reply lingers while the new streams"
     expect(messages.filter(has_text="v79")).to_have_count(1)
     settle(page)
