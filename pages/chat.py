@@ -7,7 +7,7 @@ growing; any other run draws the chat, or Compare.
 """
 
 from core.errors import AppError
-from ui.chat import address, messages, reply
+from ui.chat import actions, address, messages, reply
 from ui.chat.compare import compare_view
 from ui.chat.context import ChatPage
 from ui.chat.header import frame
@@ -30,10 +30,16 @@ page = ChatPage(
 )
 address.publish(session)
 
+edit = actions.edit_now(session)
 prompt, redo = reply.sent_now(session)
 history = page.conversation.messages[:-1] if redo else list(page.conversation.messages)
 turn, failure = None, None
-if prompt or redo:
+if edit is not None:
+    # The chat goes on from the edited message; a refused edit (empty, too long) is explained at its box.
+    turn = actions.start_edit(page, edit)
+    if turn is not None:
+        prompt, history = edit.text, list(page.conversation.messages)
+elif prompt or redo:
     # The reply starts before anything is drawn: the provider works while the page is.
     try:
         turn = reply.start(page, prompt)
@@ -50,7 +56,7 @@ else:
     settings_form(page, page.conversation)
     manage(page, page.conversation)
     for message in history:
-        messages.render(message)
+        messages.render(message, page, page.conversation)
     messages.closing(session, history, regenerate=failure is None)
     chat_list(page)
     if failure is not None:

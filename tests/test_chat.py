@@ -827,6 +827,8 @@ def test_every_chat_service_method_takes_the_user_first() -> None:
     assert {name for name, _ in methods} == {
         "send",
         "regenerate",
+        "edit",
+        "show_version",
         "running",
         "stop",
         "compare",

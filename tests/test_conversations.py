@@ -153,6 +153,7 @@ ATTEMPTS: dict[str, Callable[[ConversationStore, int, int, int], Any]] = {
     "change settings": lambda store, user_id, cid, mid: store.update_settings(user_id, cid, GenerationSettings("x")),
     "write a message": lambda store, user_id, cid, mid: store.add_message(user_id, cid, Message("user", "injected")),
     "replace a reply": lambda store, user_id, cid, mid: store.add_message(user_id, cid, reply("forged"), replaces=mid),
+    "show a version": lambda store, user_id, cid, mid: store.show_version(user_id, cid, mid),
 }
 
 
@@ -296,7 +297,8 @@ def test_invisible_control_characters_are_cleaned_the_same_way_everywhere(
 
 def test_a_messages_fields_are_named_once() -> None:
     """The table, the view's Message and the JSON export agree on a message's fields, so a new one reaches all."""
-    assert set(ChatMessage.model_fields) == {*MESSAGE_FIELDS, "conversation_id"}
+    versions = {"parent_id", "active"}  # where a message sits among its turn's versions (core/chat/versions.py)
+    assert set(ChatMessage.model_fields) == {*MESSAGE_FIELDS, "conversation_id", *versions}
     message = Message(role="assistant", content="hi", model="openai/gpt-4o", cost=0.5, prompt_tokens=3)
     exported = json.loads(to_json(Conversation(id=1, title="t", messages=[message])))["messages"][0]
     assert set(exported) == {EXPORT_NAMES.get(name, name) for name in MESSAGE_FIELDS} - NOT_EXPORTED

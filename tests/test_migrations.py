@@ -58,6 +58,9 @@ def _as_made_before_migrations(services: Services) -> None:
     with services.engine.begin() as db:
         for newer in set(inspect(db).get_table_names()) - set(baseline.tables):
             db.execute(text(f'DROP TABLE "{newer}"'))  # alembic_version and what later migrations add
+        for table in baseline.tables.values():  # the columns later migrations add to the baseline's tables
+            for column in {c["name"] for c in inspect(db).get_columns(table.name)} - set(table.columns.keys()):
+                db.execute(text(f'ALTER TABLE "{table.name}" DROP COLUMN "{column}"'))
         db.execute(text("DROP TABLE hub_access"))
         db.execute(text('ALTER TABLE "user" DROP COLUMN password_changed_at'))
         db.execute(text('ALTER TABLE "user" ADD COLUMN failed_login_attempts INTEGER NOT NULL DEFAULT 0'))
@@ -84,7 +87,10 @@ def test_a_database_made_before_migrations_is_adopted_with_everything_kept(
         assert [(m.role, m.content) for m in chat.messages] == [
             ("user", "What is a migration?"),
             ("assistant", "A change of schema."),
-        ]
+        ], "each message adopted as the only version of its turn, following the one before"
+        assert chat.versions == {}
+        later = reopened.conversations.add_message(alice.id, chat_id, Message(role="user", content="And then?"))
+        assert reopened.conversations.get(alice.id, chat_id).messages[-1] == later
         assert len(reopened.sessions.list(bob.id)) == 1
         assert reopened.users.verify("alice", PASSWORD) is not None
     finally:

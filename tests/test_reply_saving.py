@@ -75,7 +75,7 @@ def test_a_reply_is_saved_as_it_starts_grows_in_batches_and_is_final_after(
     assert reply.completion_tokens == count_tokens(text) and reply.cost is not None and reply.cost > 0
 
 
-def test_a_regenerated_reply_replaces_the_old_one_from_its_start(
+def test_a_regenerated_reply_takes_the_old_ones_place_from_its_start(
     services: Services, fake: FakeProviders, alice: UserPublic, slow: list[str]
 ) -> None:
     fake.pace = 0.0
@@ -92,7 +92,7 @@ def test_a_regenerated_reply_replaces_the_old_one_from_its_start(
     assert [(m.role, m.model, m.interrupted) for m in streaming.messages] == [
         ("user", None, False),
         ("assistant", "openai/gpt-4o", True),
-    ], "the old reply is replaced as the new one is first saved: never two replies"
+    ], "the new version is shown in the old one's place as it is first saved: never two replies"
     assert streaming.usage().replies == 1
     list(batches)
     again.finish()

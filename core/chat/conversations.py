@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, delete, select, update
 
+from core.chat.usage import ConversationUsage, usage_of
+from core.chat.versions import Versions, active_path, parent_for_next, show
 from core.db.engine import session
 from core.db.tables import ChatConversation, ChatMessage, utcnow
 from core.errors import AppError, InvalidInput
@@ -64,20 +66,10 @@ MESSAGE_FIELDS = tuple(each.name for each in fields(Message))
 WRITTEN_FIELDS = tuple(name for name in MESSAGE_FIELDS if name not in ("id", "created_at"))
 
 
-@dataclass(frozen=True)
-class ConversationUsage:
-    """Totals over a conversation's replies; `cost` sums the known costs, `unpriced` counts replies without one."""
-
-    replies: int
-    prompt_tokens: int
-    completion_tokens: int
-    cost: float | None
-    unpriced: int
-
-
 @dataclass
 class Conversation:
-    """A conversation as shown; `id` is None until its first message is saved."""
+    """A conversation as shown: `messages` is its active path (see core/chat/versions.py) and `versions` holds, by
+    the id of the message shown, each turn that has more than one; `id` is None until its first message is saved."""
 
     id: int | None = None
     title: str = ""
@@ -85,26 +77,20 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    versions: dict[int, Versions] = field(default_factory=dict)
 
     @property
     def display_title(self) -> str:
         return self.title or UNTITLED
 
     def for_provider(self) -> list[dict[str, str]]:
-        """What to send: the system prompt, then every message with content, in order."""
+        """What to send: the system prompt, then every message with content, in order; a failed reply stays on the
+        page but is not sent (the message it failed to answer is)."""
         sent = [{"role": "system", "content": self.settings.system_prompt}] if self.settings.system_prompt else []
-        return sent + [{"role": m.role, "content": m.content} for m in self.messages if m.content]
+        return sent + [{"role": m.role, "content": m.content} for m in self.messages if m.content and not m.error]
 
     def usage(self) -> ConversationUsage:
-        replies = [m for m in self.messages if m.role == "assistant" and m.model]
-        costs = [m.cost for m in replies if m.cost is not None]
-        return ConversationUsage(
-            replies=len(replies),
-            prompt_tokens=sum(m.prompt_tokens or 0 for m in replies),
-            completion_tokens=sum(m.completion_tokens or 0 for m in replies),
-            cost=sum(costs) if costs else None,
-            unpriced=len(replies) - len(costs),
-        )
+        return usage_of(self.messages)
 
 
 @dataclass(frozen=True)
@@ -199,7 +185,7 @@ class ConversationStore:
         with session(self._engine) as db:
             db.add(row)
             db.flush()  # the conversation's id, for its messages
-            messages = [self._append(db, row, message) for message in first]
+            messages = list(self._append_all(db, row, first, None))
             db.commit()
             return Conversation(row.id, row.title, _settings(row), messages, row.created_at, row.updated_at)
 
@@ -214,15 +200,13 @@ class ConversationStore:
         return [_summary(row) for row in rows]
 
     def get(self, user_id: int, conversation_id: int) -> Conversation:
-        """The conversation with its messages in order; ConversationNotFound when it is not the user's."""
+        """The conversation with the messages it shows in order; ConversationNotFound when it is not the user's."""
         with session(self._engine) as db:
             row = self._owned(db, user_id, conversation_id)
-            messages = db.exec(
-                select(ChatMessage).where(col(ChatMessage.conversation_id) == row.id).order_by(col(ChatMessage.id))
-            ).all()
-        return Conversation(
-            row.id, row.title, _settings(row), [_message(m) for m in messages], row.created_at, row.updated_at
-        )
+            rows = db.exec(select(ChatMessage).where(col(ChatMessage.conversation_id) == row.id)).all()
+        shown, versions = active_path(rows)
+        messages = [_message(m) for m in shown]
+        return Conversation(row.id, row.title, _settings(row), messages, row.created_at, row.updated_at, versions)
 
     def rename(self, user_id: int, conversation_id: int, title: str) -> str:
         title = clean_title(title)
@@ -251,24 +235,30 @@ class ConversationStore:
             return bool(result.rowcount)
 
     def add_message(self, user_id: int, conversation_id: int, message: Message, replaces: int | None = None) -> Message:
-        """Append a message (replacing message `replaces`, for a regenerated reply) in one transaction."""
+        """Append a message (a new version of message `replaces`, see `add_messages`) in one transaction."""
         return self.add_messages(user_id, conversation_id, [message], replaces)[0]
 
     def add_messages(
         self, user_id: int, conversation_id: int, messages: Sequence[Message], replaces: int | None = None
     ) -> Sequence[Message]:
-        """Append messages in order (replacing message `replaces`) in one transaction.
+        """Append messages in order after the active path's last one, in one transaction; with `replaces` (a
+        regenerated reply, an edited message) the first is instead a new version of that message, shown in its place.
 
         The first user message names an untitled conversation; every message makes it the most recent.
         """
         with session(self._engine) as db:
             conversation = self._owned(db, user_id, conversation_id)
-            if replaces is not None:
-                replaced = col(ChatMessage.id) == replaces, col(ChatMessage.conversation_id) == conversation.id
-                db.exec(delete(ChatMessage).where(*replaced))
-            saved = [self._append(db, conversation, message) for message in messages]
+            saved = self._append_all(db, conversation, messages, parent_for_next(db, conversation_id, replaces))
             db.commit()
             return saved
+
+    def show_version(self, user_id: int, conversation_id: int, message_id: int) -> None:
+        """Show version `message_id` of its turn from now on (and send what it leads to as the context)."""
+        with session(self._engine) as db:
+            self._owned(db, user_id, conversation_id)
+            if not show(db, conversation_id, message_id):
+                raise ConversationNotFound()
+            db.commit()
 
     def update_message(self, user_id: int, conversation_id: int, message: Message, touch: bool = False) -> bool:
         """Write a saved message (it has its id) over its row in one statement, `touch` making its chat the most
@@ -287,14 +277,22 @@ class ConversationStore:
             return bool(written.rowcount)
 
     @staticmethod
-    def _append(db: Session, conversation: ChatConversation, message: Message) -> Message:
-        """Add `message` to the session (committed by the caller), naming and bumping its conversation."""
+    def _append_all(
+        db: Session, conversation: ChatConversation, messages: Sequence[Message], parent_id: int | None
+    ) -> Sequence[Message]:
+        """Add `messages` to the session (committed by the caller), each following the one before and the first
+        `parent_id`, naming and bumping their conversation."""
         assert conversation.id is not None  # callers pass a conversation read from the table or flushed into it
-        row = ChatMessage(conversation_id=conversation.id, **{name: getattr(message, name) for name in WRITTEN_FIELDS})
-        if not conversation.title and message.role == "user":
-            conversation.title = title_from(message.content)
-        conversation.updated_at = row.created_at = utcnow()
-        db.add(row)
-        db.add(conversation)
-        db.flush()  # the message's id
-        return replace(message, id=row.id, created_at=row.created_at)
+        saved = []
+        for message in messages:
+            values = {name: getattr(message, name) for name in WRITTEN_FIELDS}
+            row = ChatMessage(conversation_id=conversation.id, parent_id=parent_id, **values)
+            if not conversation.title and message.role == "user":
+                conversation.title = title_from(message.content)
+            conversation.updated_at = row.created_at = utcnow()
+            db.add(row)
+            db.add(conversation)
+            db.flush()  # the message's id
+            parent_id = row.id
+            saved.append(replace(message, id=row.id, created_at=row.created_at))
+        return saved

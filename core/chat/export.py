@@ -6,7 +6,8 @@ import json
 import re
 from datetime import UTC, datetime
 
-from core.chat.conversations import MESSAGE_FIELDS, Conversation, ConversationUsage, Message
+from core.chat.conversations import MESSAGE_FIELDS, Conversation, Message
+from core.chat.usage import ConversationUsage
 
 # An unknown value reads "unknown" in a sentence (a reply's caption, a chat's totals, the exports) and "—" where
 # it stands in a table's cell or a row of figures (Models, Compare), as the Models table's empty cells do.
@@ -74,17 +75,26 @@ NOT_EXPORTED = frozenset({"id", "error_kind"})
 EXPORT_NAMES = {"cost": "cost_usd"}
 
 
-def _exported(message: Message) -> dict[str, object]:
+def _version(conversation: Conversation, message: Message) -> str | None:
+    """`2 / 3` for a message shown among other versions of its turn (exports hold the versions shown only)."""
+    versions = conversation.versions.get(message.id) if message.id is not None else None
+    return versions.label if versions else None
+
+
+def _exported(conversation: Conversation, message: Message) -> dict[str, object]:
     document: dict[str, object] = {}
     for name in MESSAGE_FIELDS:
         if name not in NOT_EXPORTED:
             value = getattr(message, name)
             document[EXPORT_NAMES.get(name, name)] = _iso(value) if isinstance(value, datetime) else value
+    if version := _version(conversation, message):
+        document["version"] = version
     return document
 
 
 def to_json(conversation: Conversation) -> str:
-    """Everything saved about the conversation: settings, and per message its model, error, usage and cost."""
+    """The conversation as shown: settings, and per message its model, error, usage and cost, and which version
+    it is where its turn has others (those are not exported)."""
     settings = conversation.settings
     document = {
         "title": conversation.display_title,
@@ -95,13 +105,14 @@ def to_json(conversation: Conversation) -> str:
             "temperature": settings.temperature,
             "max_tokens": settings.max_tokens,
         },
-        "messages": [_exported(message) for message in conversation.messages],
+        "messages": [_exported(conversation, message) for message in conversation.messages],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_markdown(conversation: Conversation) -> str:
-    """A readable transcript: the title, the settings, then each message under who wrote it."""
+    """A readable transcript of the chat as shown: the title, the settings, then each message under who wrote it
+    (saying which version it is where its turn has others, which are not exported)."""
     settings = conversation.settings
     lines = [f"# {conversation.display_title}", ""]
     if settings.system_prompt:
@@ -113,6 +124,8 @@ def to_markdown(conversation: Conversation) -> str:
             lines += ["## You", ""]
         else:
             lines += [f"## Assistant ({message.model or 'no model'})", ""]
+        if version := _version(conversation, message):
+            lines += [f"_Version {version.replace(' / ', ' of ')}; the others are not in this export._", ""]
         if message.content:
             lines += [message.content, ""]
         if message.error:

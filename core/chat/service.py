@@ -110,7 +110,8 @@ class ChatService:
         return Turn(self._conversations, user_id, conversation, reply, options)
 
     def regenerate(self, user_id: int, conversation: Conversation, model_ref: str) -> Turn:
-        """Ask again for the last reply (with any model); the new reply replaces the old one as it is first saved."""
+        """Ask again for the last reply (with any model); the new reply is saved as its next version (shown from then
+        on, the old one kept)."""
         last = conversation.messages[-1] if conversation.messages else None
         if conversation.id is None or last is None or last.role != "assistant":
             raise InvalidInput("There is no reply to regenerate yet.")
@@ -118,6 +119,25 @@ class ChatService:
         reply = self._open_reply(user_id, model_ref, history.for_provider(), conversation.settings)
         options = TurnOptions(replaces=last.id, live=self.live)
         return Turn(self._conversations, user_id, conversation, reply, options)
+
+    def edit(self, user_id: int, conversation: Conversation, message_id: int, text: str, model_ref: str) -> Turn:
+        """Send `text` as a new version of the user's message `message_id`: the chat goes on from the edit (what
+        followed the old version stays that version's), `conversation` now ending before it. InvalidInput (an
+        empty or too long message, or one no longer shown) is raised before anything is sent or changed."""
+        prompt = Message(role="user", content=clean_prompt(text))
+        at = next((i for i, m in enumerate(conversation.messages) if m.id == message_id and m.role == "user"), None)
+        if conversation.id is None or at is None:
+            raise InvalidInput("That message is no longer shown in this chat, so it cannot be edited.")
+        del conversation.messages[at:]
+        asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
+        reply = self._open_reply(user_id, model_ref, asked.for_provider(), conversation.settings)
+        options = TurnOptions(prompt=prompt, replaces=message_id, live=self.live)
+        return Turn(self._conversations, user_id, conversation, reply, options)
+
+    def show_version(self, user_id: int, conversation: Conversation, message_id: int) -> None:
+        """Show another version of a turn (see core/chat/versions.py): what later messages are sent with."""
+        if conversation.id is not None:
+            self._conversations.show_version(user_id, conversation.id, message_id)
 
     def running(self, user_id: int, conversation_id: int | None) -> Turn | None:
         """The reply streaming in the user's chat, if any (from any page run or tab of theirs); never another's."""

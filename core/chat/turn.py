@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TurnOptions:
-    """What a turn saves besides its reply: the user's new message (a send) or the reply it replaces (a
-    regeneration); `on_saved(conversation_id)` is called once the message is saved; `live` keeps the reply's row
-    growing while it streams (and ends it when the process stops)."""
+    """What a turn saves besides its reply: the user's new message (a send), the message `replaces` names a new
+    version of (a regenerated reply; with `prompt`, the edited message); `on_saved(conversation_id)` is called once
+    the message is saved; `live` keeps the reply's row growing while it streams (and ends it when the process stops)."""
 
     prompt: Message | None = None
     replaces: int | None = None
@@ -37,8 +37,8 @@ class Turn:
     message and the reply's row (marked interrupted, with what has arrived) are saved together, out of the
     provider's way (see `batches`); the row then catches up with the text every `SAVE_SECONDS` (core/chat/live.py)
     and the turn saves it for good when it settles. `finish()` (the app's Stop, a process stopping) ends it early;
-    it may be called from any thread and any number of times. A regenerated reply's row replaces the old reply in
-    the transaction that saves it, so the chat never shows two.
+    it may be called from any thread and any number of times. A regenerated reply (an edited message) is saved as
+    a new version of the one it replaces, which the chat stops showing in that transaction.
     """
 
     def __init__(
@@ -212,7 +212,7 @@ class Turn:
         return message if settled else replace(message, interrupted=True)
 
     def _open(self, reply: Message) -> None:
-        """Save the user's message (if any) and `reply` in one transaction, replacing the reply regenerated."""
+        """Save the user's message (if any) and `reply` in one transaction, as a new version of `replaces`."""
         conversation, prompt = self._conversation, self._prompt
         messages = [reply] if prompt is None else [prompt, reply]
         saved: Sequence[Message] | None = None

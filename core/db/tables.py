@@ -147,7 +147,11 @@ class ChatConversation(SQLModel, table=True):
 
 
 class ChatMessage(SQLModel, table=True):
-    """A message of a conversation; an assistant message records the model that wrote it and what it cost."""
+    """A message of a conversation; an assistant message records the model that wrote it and what it cost.
+
+    `parent_id` is the message it follows (None: the first). Messages that follow the same one are the versions
+    of one turn (a regenerated reply, an edited message), `active` marking the one shown (core/chat/versions.py).
+    """
 
     __tablename__ = "chat_message"
 
@@ -165,6 +169,8 @@ class ChatMessage(SQLModel, table=True):
     completion_tokens: int | None = None
     cost: float | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    parent_id: int | None = None  # a message of the same conversation, deleted with it: no foreign key needed
+    active: bool = True
 
 
 class LocalModel(SQLModel, table=True):

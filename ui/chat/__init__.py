@@ -7,6 +7,8 @@
 - picker.py: the model picker, the catalog's models or an ID as typed, and its callback.
 - header.py: the top of every run (account sidebar, notices, title, New chat, mode, picker) and the message box.
 - messages.py: a message and its details; Regenerate and the chat's totals under the last one.
+- actions.py: what can be done with a saved message: Copy (a reply), Edit (the user's own, inline), ‹ n / m ›
+  to flip between a turn's versions.
 - sidebar.py: the chat list, grouped by day, with its search box.
 - menu.py: the open chat's title with its menu (a popover: rename, export, delete with Cancel) and its callbacks.
 - settings.py: the chat's settings form.

@@ -1,5 +1,6 @@
-"""A chat's messages: a message and its details (stopped, error and where to fix it, model and usage), and what
-closes the list (Regenerate, the chat's totals)."""
+"""A chat's messages: a message and its details (stopped, error and where to fix it, model and usage), what can
+be done with it (ui/chat/actions.py: copy, edit, versions), and what closes the list (Regenerate, the chat's
+totals, which leave a failed reply out)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,22 @@ from streamlit.delta_generator import DeltaGenerator
 from core.chat.conversations import Conversation, Message
 from core.chat.export import describe_reply, describe_usage
 from core.providers.failures import fixed_on_profile
+from ui.chat import actions
+from ui.chat.context import ChatPage
 from ui.chat.session import ChatSession
 
 
-def render(message: Message) -> None:
+def render(message: Message, page: ChatPage | None = None, conversation: Conversation | None = None) -> None:
+    """A message; shown in a saved `conversation` on the `page`, with what can be done with it (or its edit box)."""
     with st.chat_message(message.role):
+        if page is not None and message.id is not None and page.session.editing == message.id:
+            actions.edit_box(page, message)
+            return
         if message.content:
             st.markdown(message.content)
         details(message)
+        if page is not None and conversation is not None:
+            actions.row(page, conversation, message)
 
 
 def details(message: Message) -> None:

@@ -126,7 +126,7 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
             if conversation.id is not None and history:  # the menu's place, kept while the reply streams
                 menu.stand_in(conversation)
             for message in history:
-                messages.render(message)
+                messages.render(message, page, conversation)
             if prompt:
                 messages.render(Message(role="user", content=prompt))
         chat_list(page)

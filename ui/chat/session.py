@@ -38,7 +38,9 @@ class ChatSession:
     comparison: Comparison | None = None  # the last comparison, shown (and finished) by the runs after it
     notices: list[str] = field(default_factory=list)  # toasts for the next run (callbacks run before it draws)
     in_flight: Finishable | None = None  # a comparison streaming into a run that may be interrupted
-    action: str | None = None  # a button's request for the run its click starts (e.g. "regenerate")
+    action: str | None = None  # a button's request for the run its click starts (e.g. "regenerate", "edit")
+    editing: int | None = None  # the user's message whose edit box is open
+    edit_error: str | None = None  # why the last edit saved was refused, shown at its box
     confirm_delete: int | None = None  # the conversation whose Delete was clicked once
     rename_errors: dict[int, str] = field(default_factory=dict)  # a refused title, by conversation
 
@@ -76,6 +78,11 @@ class ChatSession:
         self.confirm_delete = None
         self.draft = None
         self.asked_model = None
+        self.edit(None)
+
+    def edit(self, message_id: int | None) -> None:
+        """Open the edit box of the user's message `message_id` (None: close it); also a button callback."""
+        self.editing, self.edit_error = message_id, None
 
     def take_requested_model(self) -> str | None:
         """The model the address asked Chat to select, once."""
