@@ -6,6 +6,7 @@
 - picker.py: the model picker, the catalog's models or an ID as typed, and its callback.
 - header.py: the top of every run (account sidebar, notices, title, New chat, mode, picker) and the message box.
 - messages.py: a message and its details; Regenerate and the chat's totals under the last one.
+- attachments.py: the message box's files as a prompt; a message's attachments as chips and thumbnails.
 - sidebar.py: the chat list.
 - menu.py: the open chat's menu (rename, export, delete) and its callbacks.
 - settings.py: the chat's settings form.

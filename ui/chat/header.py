@@ -6,7 +6,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from core.chat.attachments import ACCEPTED_EXTENSIONS
 from core.chat.conversations import MAX_PROMPT_CHARS
+from ui.chat.attachments import upload_limit_mb
 from ui.chat.context import ChatPage
 from ui.signin import account_sidebar
 
@@ -33,5 +35,12 @@ def frame(page: ChatPage, header: DeltaGenerator | None = None) -> str:
         if mode == "Chat":
             page.picker.draw()
     if mode == "Chat":
-        st.chat_input("Message", key="chat_input", max_chars=MAX_PROMPT_CHARS)
+        st.chat_input(
+            "Message",
+            key="chat_input",
+            max_chars=MAX_PROMPT_CHARS,
+            accept_file="multiple",
+            file_type=list(ACCEPTED_EXTENSIONS),
+            max_upload_size=upload_limit_mb(page.services.settings.attachments),
+        )
     return mode

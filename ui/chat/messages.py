@@ -8,9 +8,11 @@ from collections.abc import Sequence
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from core.chat.attachments import attachments_of
 from core.chat.conversations import Conversation, Message
 from core.chat.export import describe_reply, describe_usage
 from core.providers.failures import fixed_on_profile
+from ui.chat import attachments
 from ui.chat.session import ChatSession
 
 
@@ -18,6 +20,7 @@ def render(message: Message) -> None:
     with st.chat_message(message.role):
         if message.content:
             st.markdown(message.content)
+        attachments.show(attachments_of(message))
         details(message)
 
 
