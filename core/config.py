@@ -19,7 +19,20 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
+KIB, MIB = 1024, 1024 * 1024
 API_BASE = "_API_BASE"
+
+
+@dataclass(frozen=True)
+class AttachmentLimits:
+    """How much a message may carry in attached files: files per message, bytes per text file, per PDF or image,
+    for all of a message's files together, and characters of text taken from them in all."""
+
+    max_files: int = 10
+    max_text_bytes: int = 512 * KIB
+    max_file_bytes: int = 10 * MIB
+    max_total_bytes: int = 20 * MIB
+    max_text_chars: int = 400_000
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,7 @@ class Settings:
     local_max_loaded: int = 1
     # Local generation threads (0: every core); on a machine this size one generation runs at a time overall.
     local_threads: int = 0
+    attachments: AttachmentLimits = AttachmentLimits()
 
     @property
     def models_folder(self) -> Path:
@@ -134,6 +148,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         local_models_dir=_project_path(local_models_dir) if local_models_dir else None,
         local_max_loaded=max(1, number("APP_LOCAL_MAX_LOADED", "1", int)),
         local_threads=max(0, number("APP_LOCAL_THREADS", "0", int)),
+        attachments=AttachmentLimits(
+            max_files=max(1, number("APP_ATTACH_MAX_FILES", "10", int)),
+            max_text_bytes=max(1, number("APP_ATTACH_MAX_TEXT_BYTES", str(512 * KIB), int)),
+            max_file_bytes=max(1, number("APP_ATTACH_MAX_FILE_BYTES", str(10 * MIB), int)),
+            max_total_bytes=max(1, number("APP_ATTACH_MAX_TOTAL_BYTES", str(20 * MIB), int)),
+            max_text_chars=max(1, number("APP_ATTACH_MAX_TEXT_CHARS", "400000", int)),
+        ),
     )
 
 

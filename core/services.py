@@ -12,6 +12,7 @@ from core.accounts.sessions import SessionStore
 from core.accounts.throttle import SignInThrottle
 from core.accounts.tokens import TOKEN_SHAPE, ApiTokens
 from core.accounts.users import UserStore
+from core.chat.attachment_store import ConversationStoreWithAttachments
 from core.chat.conversations import ConversationStore
 from core.chat.listing import ChatSearch
 from core.chat.service import ChatService
@@ -85,7 +86,7 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
     sessions = SessionStore(engine, lifetime=timedelta(days=settings.cookie_expiry_days))
     credentials = CredentialStore(engine, key_ring, settings.allow_endpoints)
     listings, deployments = ListingStore(engine), DeploymentStore(engine)
-    conversations = ConversationStore(engine)
+    conversations = ConversationStoreWithAttachments(engine)
     local = _local_models(engine, credentials, settings)
     return Services(
         settings=settings,

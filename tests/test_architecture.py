@@ -217,10 +217,12 @@ LIBRARY_HOMES = {
         "core/chat/conversations.py",
         "core/chat/listing.py",
         "core/chat/versions.py",
+        "core/chat/attachment_store.py",
         "core/local/library.py",
         "core/local/access.py",
     ),
     "bcrypt": ("core/accounts/users.py",),
+    "pypdf": ("core/chat/attachment_reading.py",),
     "cryptography": ("core/security/crypto.py",),
 }
 LIBRARY_HOMES["sqlmodel"] = LIBRARY_HOMES["sqlalchemy"]

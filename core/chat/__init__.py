@@ -11,4 +11,9 @@ holds the process's streaming turns, found by user and chat (one per chat: a sec
 growing rows every `SAVE_SECONDS` (a killed process loses at most that much of a reply) and ends and saves them all
 when the process stops (`finish_all()`, called by the front end's shutdown); `listing.py` the chat list (grouped by
 day, searched by title and message text in one query scoped to the user); `compare.py` (nothing saved), `export.py`
-and `completion.py` the rest."""
+and `completion.py` the rest.
+
+Attachments: `attachments.py` is what a prompt carries and what the provider is sent of each file (text fenced under
+its name, images only to a model that takes them), `attachment_reading.py` reads a file within the limits (UTF-8
+text, a PDF's text, an image's kind), `attachment_store.py` is the conversation store services.py builds, which
+saves a message's files with it in one transaction."""

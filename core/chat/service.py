@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from core.chat.attachment_reading import read_files
+from core.chat.attachments import Prompt, attached, for_provider, has_images
 from core.chat.compare import Comparison, clean_model_refs
 from core.chat.completion import Completion, CompletionParams, clean_messages, completion_of
 from core.chat.conversations import (
@@ -27,6 +29,7 @@ from core.config import Settings
 from core.credentials.store import CredentialStore
 from core.errors import AppError, InvalidInput, UnknownModel, own_error
 from core.local.seat import Seat
+from core.models.model_info import accepts_images
 from core.models.servers import providers_in_effect
 from core.models.target import ModelTarget, resolve_model
 from core.providers import client
@@ -37,7 +40,7 @@ from core.providers.registry import PROVIDERS, ProviderSpec
 log = logging.getLogger(__name__)
 
 
-def _request(target: ModelTarget, messages: list[dict[str, str]], generation: GenerationSettings) -> ChatRequest:
+def _request(target: ModelTarget, messages: list[dict[str, Any]], generation: GenerationSettings) -> ChatRequest:
     return ChatRequest(
         model=target.litellm_model,
         messages=messages,
@@ -91,7 +94,7 @@ class ChatService:
         self,
         user_id: int,
         conversation: Conversation,
-        text: str,
+        text: str | Prompt,
         model_ref: str,
         on_saved: Callable[[int], object] | None = None,
     ) -> Turn:
@@ -100,12 +103,14 @@ class ChatService:
 
         `conversation` gets its id and the message when they are saved, and `on_saved(conversation_id)` is called
         then: within `HEAD_START_SECONDS` of the first `batches()` step, or by `finish()`, whatever becomes of the
-        reply. InvalidInput (an empty or too long message; ReplyInProgress while the chat's last reply is still
-        streaming) is raised before anything is sent.
+        reply. A `Prompt` carries files too (see core/chat/attachments.py), saved with the message. InvalidInput (an
+        empty or too long message, a file refused, an image for a model that takes none; ReplyInProgress while the
+        chat's last reply is still streaming) is raised before anything is sent.
         """
-        prompt = Message(role="user", content=clean_prompt(text))
+        prompt = self._prompt(text if isinstance(text, Prompt) else Prompt(text))
         asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
-        reply = self._open_reply(user_id, model_ref, asked.for_provider(), conversation.settings)
+        messages = self._messages_for(asked, model_ref, new_images=has_images([prompt]))
+        reply = self._open_reply(user_id, model_ref, messages, conversation.settings)
         options = TurnOptions(prompt=prompt, on_saved=on_saved, live=self.live)
         return Turn(self._conversations, user_id, conversation, reply, options)
 
@@ -116,7 +121,8 @@ class ChatService:
         if conversation.id is None or last is None or last.role != "assistant":
             raise InvalidInput("There is no reply to regenerate yet.")
         history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
-        reply = self._open_reply(user_id, model_ref, history.for_provider(), conversation.settings)
+        messages = self._messages_for(history, model_ref, new_images=False)
+        reply = self._open_reply(user_id, model_ref, messages, conversation.settings)
         options = TurnOptions(replaces=last.id, live=self.live)
         return Turn(self._conversations, user_id, conversation, reply, options)
 
@@ -203,6 +209,38 @@ class ChatService:
         generation = clean_settings(None, params.temperature, params.max_tokens)
         return self._open_reply(user_id, target.ref, clean_messages(messages), generation)
 
+    def _prompt(self, prompt: Prompt) -> Message:
+        """The user's message, its files read (InvalidInput for one refused)."""
+        if prompt.files and not prompt.text.strip():
+            raise InvalidInput("Type a message to go with the attached files.", "prompt")
+        message = Message(role="user", content=clean_prompt(prompt.text))
+        return attached(message, read_files(prompt.files, self._settings.attachments))
+
+    def _messages_for(self, conversation: Conversation, model_ref: str, new_images: bool) -> list[dict[str, Any]]:
+        """What the model is sent: images only if it takes them, earlier ones left out with a note otherwise; a new
+        image for a model that takes none is refused (InvalidInput) before anything is sent."""
+        images = False
+        if has_images(conversation.messages):
+            try:
+                target = self._resolve(model_ref)
+            except AppError:  # the reply fails with the reason
+                return for_provider(conversation, images=False)
+            images = accepts_images(target.litellm_model)
+            if new_images and not images:
+                raise InvalidInput(
+                    f"{target.ref} does not accept images; pick a model that does, e.g. {self._image_models()}.",
+                    "attachments",
+                )
+        return for_provider(conversation, images)
+
+    def _image_models(self) -> str:
+        """A few of the default models that take images, to name where one that does not is picked."""
+        targets = (
+            ModelTarget(spec, m.id) for spec in self._providers if not spec.runs_here for m in spec.default_models
+        )
+        refs = [target.ref for target in targets if accepts_images(target.litellm_model)]
+        return " or ".join(refs[:2]) or "one whose provider lists image input"
+
     def _call(self, target: ModelTarget, values: Mapping[str, str], request: ChatRequest) -> Any:
         """litellm's response, after the retries the policy allows; ProviderError when the provider refuses."""
         attempts = 0
@@ -222,7 +260,7 @@ class ChatService:
                 time.sleep(delay)
 
     def _open_reply(
-        self, user_id: int, model_ref: str, messages: list[dict[str, str]], generation: GenerationSettings
+        self, user_id: int, model_ref: str, messages: list[dict[str, Any]], generation: GenerationSettings
     ) -> ReplyStream:
         """A reply ready to stream; one that cannot start (an unknown model) is a failed reply, not an exception.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db.types import UTCDateTime, utcnow
@@ -171,6 +171,24 @@ class ChatMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     parent_id: int | None = None  # a message of the same conversation, deleted with it: no foreign key needed
     active: bool = True
+
+
+class ChatAttachment(SQLModel, table=True):
+    """A file attached to a user's message, kept with it (and deleted with it, its chat, its user): a text file's
+    or PDF's text (`text`, what later turns send again), an image's bytes (`data`); `size` is the file's own."""
+
+    __tablename__ = "chat_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("chat_message.id", ondelete="CASCADE"), index=True, nullable=False)
+    )
+    name: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int
+    text: str | None = None
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class LocalModel(SQLModel, table=True):

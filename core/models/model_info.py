@@ -99,3 +99,19 @@ def has_price(litellm_model: str) -> bool:
     provider, _, model_id = litellm_model.partition("/")
     found = _index().get((provider, model_id))
     return found is not None and found.input_price is not None and found.output_price is not None
+
+
+@functools.cache
+def accepts_images(litellm_model: str) -> bool:
+    """Whether litellm's model map says `litellm_model` ("provider/model-id") takes images in a chat; an Azure
+    deployment named after its model is looked up as that OpenAI model."""
+    provider, _, model_id = litellm_model.partition("/")
+    names = [litellm_model, f"openai/{model_id}"] if provider == "azure" else [litellm_model]
+    return any(_supports_vision(name) for name in names)
+
+
+def _supports_vision(litellm_model: str) -> bool:
+    try:
+        return bool(litellm().supports_vision(model=litellm_model))
+    except Exception:  # a model litellm cannot place: its map says nothing about images
+        return False

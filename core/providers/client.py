@@ -145,7 +145,7 @@ class ChatRequest:
     """One chat completion: the litellm model, the messages, the output bound; `temperature` None: the default."""
 
     model: str
-    messages: Sequence[Mapping[str, str]]
+    messages: Sequence[Mapping[str, Any]]  # a message's content: its text, or OpenAI-style parts (text, image_url)
     max_tokens: int
     temperature: float | None = None
 

@@ -9,6 +9,7 @@
 - messages.py: a message and its details; Regenerate and the chat's totals under the last one.
 - actions.py: what can be done with a saved message: Copy (a reply), Edit (the user's own, inline), ‹ n / m ›
   to flip between a turn's versions.
+- attachments.py: the message box's files as a prompt; a message's attachments as chips and thumbnails.
 - sidebar.py: the chat list, grouped by day, with its search box.
 - menu.py: the open chat's title with its menu (a popover: rename, export, delete with Cancel) and its callbacks.
 - settings.py: the chat's settings form.

@@ -6,7 +6,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from core.chat.attachments import ACCEPTED_EXTENSIONS
 from core.chat.conversations import MAX_PROMPT_CHARS
+from ui.chat.attachments import upload_limit_mb
 from ui.chat.context import ChatPage
 from ui.signin import account_sidebar
 
@@ -36,5 +38,13 @@ def frame(page: ChatPage, header: DeltaGenerator | None = None, replying: bool =
             page.picker.draw()
     if mode == "Chat":
         placeholder = WAITING_PLACEHOLDER if replying else "Message"
-        st.chat_input(placeholder, key="chat_input", max_chars=MAX_PROMPT_CHARS, disabled=replying)
+        st.chat_input(
+            placeholder,
+            key="chat_input",
+            max_chars=MAX_PROMPT_CHARS,
+            disabled=replying,
+            accept_file="multiple",
+            file_type=list(ACCEPTED_EXTENSIONS),
+            max_upload_size=upload_limit_mb(page.services.settings.attachments),
+        )
     return mode

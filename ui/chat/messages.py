@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from core.chat.attachments import attachments_of
 from core.chat.conversations import Conversation, Message
 from core.chat.export import describe_reply, describe_usage
 from core.providers.failures import fixed_on_profile
-from ui.chat import actions
+from ui.chat import actions, attachments
 from ui.chat.context import ChatPage
 from ui.chat.session import ChatSession
 
@@ -25,6 +26,7 @@ def render(message: Message, page: ChatPage | None = None, conversation: Convers
             return
         if message.content:
             st.markdown(message.content)
+        attachments.show(attachments_of(message))
         details(message)
         if page is not None and conversation is not None:
             actions.row(page, conversation, message)

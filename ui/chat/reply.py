@@ -16,12 +16,13 @@ from collections.abc import Iterator
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from core.chat.attachments import Prompt
 from core.chat.conversations import Message
 from core.chat.stream import ReplyStream
 from core.chat.turn import Turn
 from core.chat.waiting import waiting_note
 from core.errors import AppError
-from ui.chat import address, menu, messages
+from ui.chat import address, attachments, menu, messages
 from ui.chat.context import ChatPage
 from ui.chat.header import frame, mode_now
 from ui.chat.session import ChatSession, keep_responsive
@@ -75,20 +76,29 @@ class WaitingNote:
             self.slot.empty()
 
 
-def sent_now(session: ChatSession) -> tuple[str | None, bool]:
-    """What this run is to send, read before anything is drawn: (the message just typed, whether to regenerate)."""
+def sent_now(session: ChatSession) -> tuple[Prompt | None, bool]:
+    """What this run is to send, read before anything is drawn: (the message just typed with its files, whether to
+    regenerate)."""
     if mode_now() != "Chat":
         return None, False
-    prompt = st.session_state.get("chat_input") or None
+    prompt = attachments.prompt_from(st.session_state.get("chat_input"))
     return prompt, session.take_request() == "regenerate" and not prompt
 
 
-def start(page: ChatPage, prompt: str | None) -> Turn:
-    """Send the prompt (or regenerate the last reply) with the picked model: the provider starts answering now."""
+def start(page: ChatPage, prompt: Prompt | None) -> Turn:
+    """Send the prompt (or regenerate the last reply) with the picked model: the provider starts answering now.
+
+    A prompt refused before anything was sent (a file over a limit, an image for a model that takes none) puts its
+    text back in the message box (the box is drawn later in the run), so nothing typed is lost.
+    """
     chat, user_id, model_ref = page.services.chat, page.user.id, page.picker.chosen()
     if prompt is None:
         return chat.regenerate(user_id, page.conversation, model_ref)
-    return chat.send(user_id, page.conversation, prompt, model_ref, on_saved=page.session.open)
+    try:
+        return chat.send(user_id, page.conversation, prompt, model_ref, on_saved=page.session.open)
+    except AppError:
+        st.session_state["chat_input"] = prompt.text
+        raise
 
 
 def running(page: ChatPage) -> Turn | None:
@@ -107,7 +117,7 @@ def attach(page: ChatPage, turn: Turn, refused: AppError | None = None) -> None:
     stream(page, turn, None, history)
 
 
-def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message]) -> None:
+def stream(page: ChatPage, turn: Turn, prompt: Prompt | str | None, history: list[Message]) -> None:
     """Watch the reply in the page: what is above it is drawn once the provider has had its head start; once the
     reply is saved for good the page runs again. A click meanwhile ends this run, never the reply."""
     conversation = page.conversation
@@ -127,8 +137,8 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
                 menu.stand_in(conversation)
             for message in history:
                 messages.render(message, page, conversation)
-            if prompt:
-                messages.render(Message(role="user", content=prompt))
+            if prompt:  # saved by now, with its files: the conversation's last message
+                messages.render(conversation.messages[-1], page, conversation)
         chat_list(page)
         with stop_slot:
             reply_stop_button(page, turn)
@@ -137,9 +147,13 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
     st.rerun()  # the reply is saved: drawn as any chat is, the message box open again
 
 
-def failed(prompt: str | None, failure: AppError) -> None:
-    """A reply that could not start (the message was refused before anything was sent): the message, the reason."""
+def failed(prompt: Prompt | None, failure: AppError) -> None:
+    """A reply that could not start (the message was refused before anything was sent): the message and the files
+    that were not sent, the reason."""
     if prompt:
-        messages.render(Message(role="user", content=prompt))
+        with st.chat_message("user"):
+            if prompt.text:
+                st.markdown(prompt.text)
+            attachments.show_unsent(prompt)
     with st.chat_message("assistant"):
         st.error(str(failure))
