@@ -4,7 +4,7 @@ shown), so that a regenerated reply or an edited message keeps the older version
 Existing messages are adopted as one line of turns, each the only version of its turn: every message follows the
 one before it in its conversation.
 
-Revision ID: 0006
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-10
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
