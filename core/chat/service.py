@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from core.chat.attachment_reading import read_files
-from core.chat.attachments import Prompt, attached, for_provider, has_images
+from core.chat.attachments import Prompt, attached, has_images
 from core.chat.compare import Comparison, clean_model_refs
 from core.chat.completion import Completion, CompletionParams, clean_messages, completion_of
 from core.chat.conversations import (
@@ -22,14 +22,14 @@ from core.chat.conversations import (
     clean_settings,
 )
 from core.chat.live import LiveTurns
+from core.chat.model_input import messages_for
 from core.chat.retry import RetryPolicy
 from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
 from core.config import Settings
 from core.credentials.store import CredentialStore
 from core.errors import AppError, InvalidInput, UnknownModel, own_error
-from core.local.seat import Seat
-from core.models.model_info import accepts_images
+from core.local.seat import Seat, seated
 from core.models.servers import providers_in_effect
 from core.models.target import ModelTarget, resolve_model
 from core.providers import client
@@ -53,18 +53,6 @@ class LocalGate(Protocol):
     """What chat asks before a local model answers (core/local's LocalModels, plugged in by services.py)."""
 
     def allow_chat(self, user_id: int, repo_id: str) -> None: ...
-
-
-def _seated(stream: Generator[Any, None, None], seat: Seat) -> Iterator[Any]:
-    """The stream, its first step (where litellm asks the local provider for the generation) with `seat` bound."""
-    try:
-        with seat.bound():
-            first = next(stream, None)
-        if first is not None:
-            yield first
-            yield from stream
-    finally:
-        stream.close()  # closing litellm's stream ends the generation (also when this one is closed at `first`)
 
 
 class ChatService:
@@ -136,7 +124,8 @@ class ChatService:
             raise InvalidInput("That message is no longer shown in this chat, so it cannot be edited.")
         del conversation.messages[at:]
         asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
-        reply = self._open_reply(user_id, model_ref, asked.for_provider(), conversation.settings)
+        messages = self._messages_for(asked, model_ref, new_images=False)
+        reply = self._open_reply(user_id, model_ref, messages, conversation.settings)
         options = TurnOptions(prompt=prompt, replaces=message_id, live=self.live)
         return Turn(self._conversations, user_id, conversation, reply, options)
 
@@ -217,29 +206,12 @@ class ChatService:
         return attached(message, read_files(prompt.files, self._settings.attachments))
 
     def _messages_for(self, conversation: Conversation, model_ref: str, new_images: bool) -> list[dict[str, Any]]:
-        """What the model is sent: images only if it takes them, earlier ones left out with a note otherwise; a new
-        image for a model that takes none is refused (InvalidInput) before anything is sent."""
-        images = False
-        if has_images(conversation.messages):
-            try:
-                target = self._resolve(model_ref)
-            except AppError:  # the reply fails with the reason
-                return for_provider(conversation, images=False)
-            images = accepts_images(target.litellm_model)
-            if new_images and not images:
-                raise InvalidInput(
-                    f"{target.ref} does not accept images; pick a model that does, e.g. {self._image_models()}.",
-                    "attachments",
-                )
-        return for_provider(conversation, images)
-
-    def _image_models(self) -> str:
-        """A few of the default models that take images, to name where one that does not is picked."""
-        targets = (
-            ModelTarget(spec, m.id) for spec in self._providers if not spec.runs_here for m in spec.default_models
-        )
-        refs = [target.ref for target in targets if accepts_images(target.litellm_model)]
-        return " or ".join(refs[:2]) or "one whose provider lists image input"
+        """What the model is sent (see core/chat/model_input.py); InvalidInput for a new image it cannot take."""
+        try:
+            target: ModelTarget | None = self._resolve(model_ref)
+        except AppError:  # the reply fails with the reason
+            target = None
+        return messages_for(conversation, target, new_images, self._providers)
 
     def _call(self, target: ModelTarget, values: Mapping[str, str], request: ChatRequest) -> Any:
         """litellm's response, after the retries the policy allows; ProviderError when the provider refuses."""
@@ -278,7 +250,7 @@ class ChatService:
         def open_stream() -> Iterator[Any]:
             # The key is read here, on the thread that streams, and lives only as long as this call.
             stream = client.stream_chat(spec, self._secrets(user_id, target), settings, request)
-            return stream if seat is None else _seated(stream, seat)
+            return stream if seat is None else seated(stream, seat)
 
         options = ReplyOptions(
             retry=self._retry,

@@ -6,9 +6,10 @@ the model (2 ahead)") and Stop ends it even while it is still waiting."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from core.local.generation import Generation
 
@@ -62,3 +63,15 @@ class Seat:
 def current_seat() -> Seat | None:
     """The seat bound on this thread or task, if any."""
     return _current.get()
+
+
+def seated(stream: Generator[Any, None, None], seat: Seat) -> Iterator[Any]:
+    """The stream, its first step (where litellm asks the local provider for the generation) with `seat` bound."""
+    try:
+        with seat.bound():
+            first = next(stream, None)
+        if first is not None:
+            yield first
+            yield from stream
+    finally:
+        stream.close()  # closing litellm's stream ends the generation (also when this one is closed at `first`)
