@@ -42,8 +42,8 @@ def test_files_picked_in_the_message_box_go_with_the_message(server: Server, fak
     ]
     page.get_by_test_id("stChatInput").locator("input[type='file']").set_input_files(files)
     expect(page.get_by_test_id("stChatInput").get_by_text("plan.md")).to_be_visible()  # staged in the box
-    page.get_by_placeholder("Message").fill("Summarise the plan")
-    page.get_by_placeholder("Message").press("Enter")
+    page.get_by_placeholder("Message", exact=True).fill("Summarise the plan")
+    page.get_by_placeholder("Message", exact=True).press("Enter")
 
     mine = page.get_by_test_id("stChatMessage").filter(has_text="Summarise the plan")
     expect(mine.get_by_text("plan.md · 25 B")).to_be_visible()

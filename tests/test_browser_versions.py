@@ -25,14 +25,14 @@ def open_chat(server: Server, browser):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     page.goto(f"{server.url}/chat")
     sign_in(page)
-    expect(page.get_by_placeholder("Message")).to_be_visible()
+    expect(page.get_by_placeholder("Message", exact=True)).to_be_visible()
     settle(page)
     return page
 
 
 def ask(page, text: str) -> None:
-    page.get_by_placeholder("Message").fill(text)
-    page.get_by_placeholder("Message").press("Enter")
+    page.get_by_placeholder("Message", exact=True).fill(text)
+    page.get_by_placeholder("Message", exact=True).press("Enter")
 
 
 def test_copy_puts_the_whole_reply_on_the_clipboard(server: Server, fake: FakeProviders, browser) -> None:
