@@ -6,6 +6,8 @@ ui/chat/reply.py); a run that finds the open chat's reply still streaming (sent 
 growing; any other run draws the chat, or Compare.
 """
 
+import streamlit as st
+
 from core.errors import AppError
 from ui.chat import actions, address, messages, reply
 from ui.chat.compare import compare_view
@@ -53,11 +55,14 @@ elif frame(page) == "Compare":
     chat_list(page)
     compare_view(page)
 else:
-    settings_form(page, page.conversation)
-    manage(page, page.conversation)
-    for message in history:
-        messages.render(message, page, page.conversation)
-    messages.closing(session, history, regenerate=failure is None)
+    # One block under the header: a reply streaming in the next run takes its place whole, so nothing of this view
+    # lingers below it (Streamlit keeps a run's elements on screen until the next run has drawn past them).
+    with st.container():
+        settings_form(page, page.conversation)
+        manage(page, page.conversation)
+        for message in history:
+            messages.render(message, page, page.conversation)
+        messages.closing(session, history, regenerate=failure is None)
+        if failure is not None:
+            reply.failed(prompt, failure)
     chat_list(page)
-    if failure is not None:
-        reply.failed(prompt, failure)

@@ -20,9 +20,10 @@ QUESTION = "Tell me a long story"
 
 
 def last_word(text: str) -> int:
-    """The number of the last `w<n>` word shown (-1: none)."""
+    """The number of the last `w<n>` word shown (-1: none): the highest, as the page may be typing the last one out
+    (`w17` of `w176`)."""
     numbers = [int(number) for number in re.findall(r"\bw(\d+)\b", text)]
-    return numbers[-1] if numbers else -1
+    return max(numbers, default=-1)
 
 
 def saved_reply(services: Services, user_id: int) -> Message:
