@@ -4,4 +4,6 @@ retry policy; `pacing.py` reads replies in batches for front ends that redraw; `
 user's message as it starts (marked interrupted), writes it as it grows, and saves it for good when it settles;
 `live.py` holds the process's streaming turns: it writes their growing rows every `SAVE_SECONDS` (a killed process
 loses at most that much of a reply) and ends and saves them all when the process stops (`finish_all()`, called by
-the front end's shutdown); `compare.py` (nothing saved), `export.py` and `completion.py` the rest."""
+the front end's shutdown); `compare.py` (nothing saved until the user continues with one reply), `export.py` and
+`completion.py` the rest; `safe_markdown.py` makes model output safe to render as Markdown (only http(s) and
+mailto links stay links)."""

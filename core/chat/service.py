@@ -126,6 +126,12 @@ class ChatService:
         messages = Conversation(settings=generation, messages=[Message(role="user", content=prompt)]).for_provider()
         return Comparison(prompt, [self._open_reply(user_id, ref, messages, generation) for ref in refs])
 
+    def continue_with(self, user_id: int, prompt: str, reply: Message, generation: GenerationSettings) -> Conversation:
+        """Save a compared prompt and one of its replies (model and usage kept) as a new chat of the user's."""
+        if reply.role != "assistant" or not reply.content:
+            raise InvalidInput("Only a reply with text can be continued as a chat.")
+        return self._conversations.create(user_id, generation, first=[Message("user", clean_prompt(prompt)), reply])
+
     def apply_settings(
         self,
         user_id: int,

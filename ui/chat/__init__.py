@@ -10,5 +10,7 @@
 - menu.py: the open chat's menu (rename, export, delete) and its callbacks.
 - settings.py: the chat's settings form.
 - reply.py: a reply started before anything is drawn and streamed into the page, with Stop.
-- compare.py: the compare view.
+- compare.py: the compare view; a refused prompt stays in the box; "Continue with this one" saves a column as a chat.
+- markdown.py: every reply's (and message's) Markdown is drawn by `reply_markdown`, or streamed by
+  `stream_markdown`: links checked by core/chat/safe_markdown.py, headings at reply size.
 """

@@ -11,13 +11,14 @@ from streamlit.delta_generator import DeltaGenerator
 from core.chat.conversations import Conversation, Message
 from core.chat.export import describe_reply, describe_usage
 from core.providers.failures import fixed_on_profile
+from ui.chat.markdown import reply_markdown
 from ui.chat.session import ChatSession
 
 
 def render(message: Message) -> None:
     with st.chat_message(message.role):
         if message.content:
-            st.markdown(message.content)
+            reply_markdown(message.content)  # a pasted message's links are checked too
         details(message)
 
 

@@ -20,6 +20,7 @@ from core.errors import AppError
 from ui.chat import menu, messages
 from ui.chat.context import ChatPage
 from ui.chat.header import frame, mode_now
+from ui.chat.markdown import stream_markdown
 from ui.chat.session import ChatSession, keep_responsive
 from ui.chat.settings import settings_form
 from ui.chat.sidebar import chat_list
@@ -107,7 +108,7 @@ def stream(page: ChatPage, turn: Turn, prompt: str | None, history: list[Message
             with details_slot:
                 stop_button(page.session, "chat_stop")
 
-        text_slot.write_stream(waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
+        stream_markdown(text_slot, waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
         reply = turn.finish()
     with details_slot.container():
         messages.details(reply)
