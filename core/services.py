@@ -13,6 +13,7 @@ from core.accounts.throttle import SignInThrottle
 from core.accounts.tokens import TOKEN_SHAPE, ApiTokens
 from core.accounts.users import UserStore
 from core.chat.conversations import ConversationStore
+from core.chat.defaults import ChatDefaultsStore
 from core.chat.service import ChatService
 from core.config import Settings, strip_server_keys
 from core.credentials.key_test import KeyTests
@@ -47,6 +48,7 @@ class Services:
     users: UserStore
     credentials: CredentialStore
     conversations: ConversationStore
+    chat_defaults: ChatDefaultsStore  # each user's settings for a new chat (Profile)
     throttle: SignInThrottle
     listings: ListingStore
     deployment_store: DeploymentStore  # the names as stored (the catalog reads them)
@@ -92,6 +94,7 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
         users=users,
         credentials=credentials,
         conversations=conversations,
+        chat_defaults=ChatDefaultsStore(engine),
         throttle=throttle,
         listings=listings,
         deployment_store=deployments,

@@ -211,6 +211,7 @@ LIBRARY_HOMES = {
         "core/models/listings.py",
         "core/models/deployments.py",
         "core/chat/conversations.py",
+        "core/chat/defaults.py",
         "core/local/library.py",
         "core/local/access.py",
     ),

@@ -20,6 +20,7 @@ from core.chat.conversations import (
     clean_settings,
 )
 from core.chat.live import LiveTurns
+from core.chat.output_limit import max_output_tokens
 from core.chat.retry import RetryPolicy
 from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
@@ -41,7 +42,7 @@ def _request(target: ModelTarget, messages: list[dict[str, str]], generation: Ge
     return ChatRequest(
         model=target.litellm_model,
         messages=messages,
-        max_tokens=generation.max_tokens,
+        max_tokens=max_output_tokens(target.litellm_model, generation.max_tokens),
         temperature=generation.temperature,
     )
 
