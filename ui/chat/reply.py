@@ -29,7 +29,7 @@ STOPPED = "Stopped. What arrived is kept."
 
 
 def stop_button(session: ChatSession, key: str) -> None:
-    st.button("Stop", key=key, icon=":material/stop_circle:", on_click=session.notify, args=(STOPPED,))
+    st.button("Stop", key=key, icon=":material/stop_circle:", shortcut="Esc", on_click=session.notify, args=(STOPPED,))
 
 
 class WaitingNote:
