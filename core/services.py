@@ -14,6 +14,7 @@ from core.accounts.tokens import TOKEN_SHAPE, ApiTokens
 from core.accounts.users import UserStore
 from core.chat.attachment_store import ConversationStoreWithAttachments
 from core.chat.conversations import ConversationStore
+from core.chat.defaults import ChatDefaultsStore
 from core.chat.listing import ChatSearch
 from core.chat.service import ChatService
 from core.config import Settings, strip_server_keys
@@ -50,6 +51,7 @@ class Services:
     credentials: CredentialStore
     conversations: ConversationStore
     chat_search: ChatSearch  # the chat list's search over titles and message text
+    chat_defaults: ChatDefaultsStore  # each user's settings for a new chat (Profile)
     throttle: SignInThrottle
     listings: ListingStore
     deployment_store: DeploymentStore  # the names as stored (the catalog reads them)
@@ -96,6 +98,7 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
         credentials=credentials,
         conversations=conversations,
         chat_search=ChatSearch(engine),
+        chat_defaults=ChatDefaultsStore(engine),
         throttle=throttle,
         listings=listings,
         deployment_store=deployments,

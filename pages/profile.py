@@ -1,5 +1,5 @@
 """Profile → Provider Keys: one card per provider; a saved credential shows masked, with one line on its health.
-Then API tokens (for the HTTP API), and Account: the password and where the user is signed in."""
+Then New chat defaults, API tokens (for the HTTP API), and Account: the password and where the user is signed in."""
 
 import streamlit as st
 
@@ -7,6 +7,7 @@ from core.providers.registry import keyed_providers
 from ui.profile.account import account_section
 from ui.profile.actions import card_key
 from ui.profile.card import card
+from ui.profile.defaults import defaults_section
 from ui.profile.status import card_title
 from ui.profile.tokens import tokens_section
 from ui.signin import require_user
@@ -34,5 +35,6 @@ for spec in keyed_providers():
     ):
         card(user, spec, credentials.get(spec.id))
 
+defaults_section(user)
 tokens_section(user)
 account_section(user)

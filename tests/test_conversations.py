@@ -132,7 +132,7 @@ def test_bad_settings_are_refused_at_their_field(
 
 
 def test_good_settings_are_trimmed() -> None:
-    assert clean_settings("  Line one\nLine two  ", 0.7, None) == GenerationSettings("Line one\nLine two", 0.7, 4096)
+    assert clean_settings("  Line one\nLine two  ", 0.7, None) == GenerationSettings("Line one\nLine two", 0.7, None)
 
 
 def test_a_replacement_deletes_only_a_message_of_its_own_conversation(services: Services, alice: UserPublic) -> None:

@@ -21,6 +21,7 @@ from core.providers.client import warm_in_background
 from core.services import Services
 from ui.inputs import current_key, renew, value_of
 from ui.state import get_services
+from ui.theme import THEME_HINT, app_paths, keep_theme_script
 from ui.web import COOKIE_NAME, REQUEST_HEADER, SESSION_PATH, SIGN_OUT_PATH, base_path
 
 SIGNED_IN = "signed_in"
@@ -103,7 +104,13 @@ def _page_script(slot, path: str, body: dict[str, str]) -> None:
     url = json.dumps(base_path() + path)
     headers = json.dumps({"Content-Type": "application/json", REQUEST_HEADER: "1"})
     payload = json.dumps(json.dumps(body))
-    script = f'fetch({url}, {{method: "POST", credentials: "same-origin", headers: {headers}, body: {payload}}});'
+    _run_script(
+        slot, f'fetch({url}, {{method: "POST", credentials: "same-origin", headers: {headers}, body: {payload}}});'
+    )
+
+
+def _run_script(slot, script: str) -> None:
+    """The one place the app runs its own script in the page (the cookie hand-off, the theme choice's keeping)."""
     slot.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
@@ -229,3 +236,6 @@ def account_sidebar(user: UserPublic) -> None:
     """Who is signed in, and Sign out, at the top of the sidebar."""
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
     st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out)
+    with st.sidebar.container(key="theme_hint"):
+        st.caption(THEME_HINT)
+        _run_script(st, keep_theme_script(app_paths()))

@@ -10,8 +10,9 @@ user's message as it starts (marked interrupted), written as it grows, and saved
 holds the process's streaming turns, found by user and chat (one per chat: a second message waits), writes their
 growing rows every `SAVE_SECONDS` (a killed process loses at most that much of a reply) and ends and saves them all
 when the process stops (`finish_all()`, called by the front end's shutdown); `listing.py` the chat list (grouped by
-day, searched by title and message text in one query scoped to the user); `compare.py` (nothing saved), `export.py`
-and `completion.py` the rest.
+day, searched by title and message text in one query scoped to the user); `compare.py` (nothing saved until the user
+continues with one reply), `export.py` and `completion.py` the rest; `safe_markdown.py` makes model output safe to
+render as Markdown (only http(s) and mailto links stay links).
 
 Attachments: `attachments.py` is what a prompt carries and what the provider is sent of each file (text fenced under
 its name, images only to a model that takes them), `attachment_reading.py` reads a file within the limits (UTF-8

@@ -1,10 +1,12 @@
-"""Compare: one prompt to two or three models at once, each reply streaming on its own, with speed and cost."""
+"""Compare: one prompt to two or three models at once, each reply streaming on its own, with speed and cost; nothing
+is saved unless the user continues with one reply (`ChatService.continue_with`), which becomes a chat."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from core.chat.conversations import Message
 from core.chat.pacing import ReplyPumps
 from core.chat.stream import ReplyStream
 from core.errors import InvalidInput
@@ -24,6 +26,7 @@ class CompareResult:
     time_to_first_token: float | None
     tokens_per_second: float | None
     cost: float | None
+    message: Message  # the reply as a chat saves it (model, usage, cost), for "Continue with this one"
 
     @classmethod
     def of(cls, reply: ReplyStream) -> CompareResult:
@@ -35,6 +38,7 @@ class CompareResult:
             time_to_first_token=reply.time_to_first_token,
             tokens_per_second=reply.tokens_per_second,
             cost=_known_cost(reply),
+            message=reply.message(),
         )
 
 

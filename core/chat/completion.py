@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.chat.conversations import DEFAULT_MAX_TOKENS, MAX_PROMPT_CHARS
+from core.chat.conversations import MAX_PROMPT_CHARS
 from core.chat.stream import price
 from core.errors import InvalidInput
 from core.models.target import ModelTarget
@@ -16,10 +16,10 @@ ROLES = ("system", "user", "assistant")
 
 @dataclass(frozen=True)
 class CompletionParams:
-    """How a completion is bounded; `temperature` None leaves the provider's default."""
+    """How a completion is bounded; None leaves the provider's temperature, and the model's own output limit."""
 
     temperature: float | None = None
-    max_tokens: int = DEFAULT_MAX_TOKENS
+    max_tokens: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from core.db.tables import ChatConversation, ChatMessage, utcnow
 from core.errors import AppError, InvalidInput
 from core.text import strip_unsafe
 
-DEFAULT_MAX_TOKENS = 4096  # providers need a bound (Anthropic rejects a request without one); fits every default model
 MAX_TOKENS_LIMIT = 65_536
 MAX_TEMPERATURE = 2.0
 MAX_SYSTEM_PROMPT_CHARS = 20_000
@@ -35,11 +34,12 @@ class ConversationNotFound(AppError):
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """Per-conversation request settings; `temperature` None leaves the provider's default."""
+    """Per-conversation request settings; None leaves the provider's temperature, and the model's own output limit
+    (see core/chat/output_limit.py)."""
 
     system_prompt: str = ""
     temperature: float | None = None
-    max_tokens: int = DEFAULT_MAX_TOKENS
+    max_tokens: int | None = None
 
 
 DEFAULT_SETTINGS = GenerationSettings()
@@ -139,14 +139,14 @@ def clean_settings(system_prompt: str | None, temperature: float | None, max_tok
         raise InvalidInput(f"The system prompt is too long (over {MAX_SYSTEM_PROMPT_CHARS:,} characters).", "system")
     if temperature is not None and not 0.0 <= float(temperature) <= MAX_TEMPERATURE:
         raise InvalidInput(f"Temperature goes from 0 to {MAX_TEMPERATURE:g}.", "temperature")
-    tokens = DEFAULT_MAX_TOKENS if max_tokens is None else int(max_tokens)
-    if not 1 <= tokens <= MAX_TOKENS_LIMIT:
+    tokens = None if max_tokens is None else int(max_tokens)
+    if tokens is not None and not 1 <= tokens <= MAX_TOKENS_LIMIT:
         raise InvalidInput(f"Max output tokens goes from 1 to {MAX_TOKENS_LIMIT:,}.", "max_tokens")
     return GenerationSettings(prompt, None if temperature is None else round(float(temperature), 2), tokens)
 
 
 def _settings(row: ChatConversation) -> GenerationSettings:
-    return GenerationSettings(row.system_prompt, row.temperature, row.max_tokens or DEFAULT_MAX_TOKENS)
+    return GenerationSettings(row.system_prompt, row.temperature, row.max_tokens)
 
 
 def _summary(row: ChatConversation) -> ConversationSummary:

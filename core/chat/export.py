@@ -118,7 +118,8 @@ def to_markdown(conversation: Conversation) -> str:
     if settings.system_prompt:
         lines += ["**System prompt**", "", settings.system_prompt, ""]
     temperature = "provider default" if settings.temperature is None else f"{settings.temperature:g}"
-    lines += [f"_Temperature: {temperature} · max output tokens: {settings.max_tokens:,}_", ""]
+    limit = "the model's limit" if settings.max_tokens is None else f"{settings.max_tokens:,}"
+    lines += [f"_Temperature: {temperature} · max output tokens: {limit}_", ""]
     for message in conversation.messages:
         if message.role == "user":
             lines += ["## You", ""]

@@ -23,6 +23,7 @@ from core.chat.conversations import (
 )
 from core.chat.live import LiveTurns
 from core.chat.model_input import messages_for
+from core.chat.output_limit import max_output_tokens
 from core.chat.retry import RetryPolicy
 from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
@@ -44,7 +45,7 @@ def _request(target: ModelTarget, messages: list[dict[str, Any]], generation: Ge
     return ChatRequest(
         model=target.litellm_model,
         messages=messages,
-        max_tokens=generation.max_tokens,
+        max_tokens=max_output_tokens(target.litellm_model, generation.max_tokens),
         temperature=generation.temperature,
     )
 
@@ -153,6 +154,12 @@ class ChatService:
         prompt = clean_prompt(prompt)
         messages = Conversation(settings=generation, messages=[Message(role="user", content=prompt)]).for_provider()
         return Comparison(prompt, [self._open_reply(user_id, ref, messages, generation) for ref in refs])
+
+    def continue_with(self, user_id: int, prompt: str, reply: Message, generation: GenerationSettings) -> Conversation:
+        """Save a compared prompt and one of its replies (model and usage kept) as a new chat of the user's."""
+        if reply.role != "assistant" or not reply.content:
+            raise InvalidInput("Only a reply with text can be continued as a chat.")
+        return self._conversations.create(user_id, generation, first=[Message("user", clean_prompt(prompt)), reply])
 
     def apply_settings(
         self,

@@ -146,6 +146,20 @@ class ChatConversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, index=True, sa_type=UTCDateTime)
 
 
+class ChatDefaults(SQLModel, table=True):
+    """One user's settings for a new chat (a chat's own settings then override them); deleted with the user."""
+
+    __tablename__ = "chat_defaults"
+
+    user_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, nullable=False)
+    )
+    system_prompt: str = ""
+    temperature: float | None = None
+    max_tokens: int | None = None  # None: the model's own output limit
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class ChatMessage(SQLModel, table=True):
     """A message of a conversation; an assistant message records the model that wrote it and what it cost.
 

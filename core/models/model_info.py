@@ -36,9 +36,11 @@ NOT_CHAT_MODES = frozenset(
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Input context window in tokens, USD per 1M input/output tokens, litellm's kind; None where unknown."""
+    """Input context window and output limit in tokens, USD per 1M input/output tokens, litellm's kind; None where
+    unknown."""
 
     context_window: int | None = None
+    max_output_tokens: int | None = None
     input_price: float | None = None
     output_price: float | None = None
     mode: str | None = None
@@ -65,6 +67,8 @@ def _info(entry: dict[str, Any]) -> ModelInfo:
     mode = entry.get("mode")
     return ModelInfo(
         context_window=_count(entry.get("max_input_tokens")) or _count(entry.get("max_tokens")),
+        # Not the legacy `max_tokens`: litellm sets it to the input limit where a provider states no output limit.
+        max_output_tokens=_count(entry.get("max_output_tokens")),
         input_price=_price(entry.get("input_cost_per_token")),
         output_price=_price(entry.get("output_cost_per_token")),
         mode=mode if isinstance(mode, str) else None,
@@ -91,6 +95,12 @@ def model_info(provider: str, model_id: str) -> ModelInfo:
     if found is None and provider == "azure":  # deployments are often named after the model they serve
         found = index.get(("openai", model_id))
     return found or UNKNOWN
+
+
+def output_limit(litellm_model: str) -> int | None:
+    """The most tokens `litellm_model` ("provider/model-id") writes in one reply, where litellm's map says."""
+    provider, _, model_id = litellm_model.partition("/")
+    return model_info(provider, model_id).max_output_tokens
 
 
 def has_price(litellm_model: str) -> bool:

@@ -15,5 +15,7 @@
 - settings.py: the chat's settings form.
 - reply.py: a reply started before anything is drawn, or found streaming in the open chat, watched in the page
   with Stop (leaving only detaches; the next run attaches again) and the waiting note before its first text.
-- compare.py: the compare view.
+- compare.py: the compare view; a refused prompt stays in the box; "Continue with this one" saves a column as a chat.
+- markdown.py: every reply's (and message's) Markdown is drawn by `reply_markdown`, or streamed by
+  `stream_markdown`: links checked by core/chat/safe_markdown.py, headings at reply size.
 """

@@ -15,6 +15,7 @@ from ui.signin import account_sidebar
 MODES = ("Chat", "Compare")
 # The message box while the chat's reply streams: the chat answers one message at a time.
 WAITING_PLACEHOLDER = "Waiting for the reply to finish…"
+NEW_CHAT_SHORTCUT = "Ctrl+Shift+O"  # as in ChatGPT; Streamlit shows it as Cmd+Shift+O on a Mac
 
 
 def mode_now() -> str:
@@ -28,9 +29,17 @@ def frame(page: ChatPage, header: DeltaGenerator | None = None, replying: bool =
     account_sidebar(page.user)
     page.session.show_notices()
     with header or st.container():
-        head, new_chat = st.columns([5, 1], vertical_alignment="bottom")
+        head, new_chat = st.columns([5, 2], vertical_alignment="bottom")  # room for the shortcut
         head.title("Chat")
-        new_chat.button("New chat", key="new_chat", icon=":material/add:", on_click=page.session.open, args=(None,))
+        new_chat.button(
+            "New chat",
+            key="new_chat",
+            icon=":material/add:",
+            shortcut=NEW_CHAT_SHORTCUT,
+            help=f"Start a new chat ({NEW_CHAT_SHORTCUT}; Cmd+Shift+O on a Mac)",
+            on_click=page.session.open,
+            args=(None,),
+        )
         mode = st.segmented_control(
             "Mode", list(MODES), default="Chat", required=True, key="chat_mode", label_visibility="collapsed"
         )

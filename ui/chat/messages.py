@@ -15,6 +15,7 @@ from core.chat.export import describe_reply, describe_usage
 from core.providers.failures import fixed_on_profile
 from ui.chat import actions, attachments
 from ui.chat.context import ChatPage
+from ui.chat.markdown import reply_markdown
 from ui.chat.session import ChatSession
 
 
@@ -25,7 +26,7 @@ def render(message: Message, page: ChatPage | None = None, conversation: Convers
             actions.edit_box(page, message)
             return
         if message.content:
-            st.markdown(message.content)
+            reply_markdown(message.content)  # a pasted message's links are checked too
         attachments.show(attachments_of(message))
         details(message)
         if page is not None and conversation is not None:

@@ -25,6 +25,7 @@ from core.errors import AppError
 from ui.chat import address, attachments, menu, messages
 from ui.chat.context import ChatPage
 from ui.chat.header import frame, mode_now
+from ui.chat.markdown import stream_markdown
 from ui.chat.session import ChatSession, keep_responsive
 from ui.chat.settings import settings_form
 from ui.chat.sidebar import chat_list
@@ -34,7 +35,7 @@ STOPPED = "Stopped. What arrived is kept."
 
 def stop_button(session: ChatSession, key: str) -> None:
     """Compare's Stop: its click ends the run, which ends the comparison (see `ChatSession.streaming`)."""
-    st.button("Stop", key=key, icon=":material/stop_circle:", on_click=session.notify, args=(STOPPED,))
+    st.button("Stop", key=key, icon=":material/stop_circle:", shortcut="Esc", on_click=session.notify, args=(STOPPED,))
 
 
 def _stop(page: ChatPage, conversation_id: int | None) -> None:
@@ -44,7 +45,14 @@ def _stop(page: ChatPage, conversation_id: int | None) -> None:
 
 def reply_stop_button(page: ChatPage, turn: Turn) -> None:
     """The chat's Stop: it ends the reply itself (leaving the page does not)."""
-    st.button("Stop", key="chat_stop", icon=":material/stop_circle:", on_click=_stop, args=(page, turn.conversation_id))
+    st.button(
+        "Stop",
+        key="chat_stop",
+        icon=":material/stop_circle:",
+        shortcut="Esc",
+        on_click=_stop,
+        args=(page, turn.conversation_id),
+    )
 
 
 class WaitingNote:
@@ -143,7 +151,7 @@ def stream(page: ChatPage, turn: Turn, prompt: Prompt | str | None, history: lis
         with stop_slot:
             reply_stop_button(page, turn)
 
-    text_slot.write_stream(waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
+    stream_markdown(text_slot, waiting.until_text(turn.batches(on_idle=waiting.idle, then=draw_the_rest)))
     st.rerun()  # the reply is saved: drawn as any chat is, the message box open again
 
 

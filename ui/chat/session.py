@@ -68,8 +68,8 @@ class ChatSession:
             except ConversationNotFound as gone:
                 self.notify(str(gone))
                 self.conversation_id = None
-        if self.draft is None:
-            self.draft = Conversation()
+        if self.draft is None:  # a new chat starts with the user's defaults (Profile → New chat defaults)
+            self.draft = Conversation(settings=services.chat_defaults.get(self.user_id))
         return self.draft
 
     def open(self, conversation_id: int | None) -> None:
