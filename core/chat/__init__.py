@@ -6,4 +6,6 @@ user's message as it starts (marked interrupted), writes it as it grows, and sav
 loses at most that much of a reply) and ends and saves them all when the process stops (`finish_all()`, called by
 the front end's shutdown); `compare.py` (nothing saved until the user continues with one reply), `export.py` and
 `completion.py` the rest; `safe_markdown.py` makes model output safe to render as Markdown (only http(s) and
-mailto links stay links)."""
+mailto links stay links; `markdown_blocks.py` tells its code from its prose); `defaults.py` keeps each user's
+settings for a new chat (a chat's own override them); `output_limit.py` says how long a reply may be (the user's
+max output tokens, else the model's own limit from litellm's map, else 4,096; never above the model's limit)."""
