@@ -237,5 +237,5 @@ def account_sidebar(user: UserPublic) -> None:
     st.sidebar.caption(f"Signed in as **{user.name}** ({user.username})")
     st.sidebar.button("Sign out", key="sign_out", icon=":material/logout:", on_click=_sign_out)
     with st.sidebar.container(key="theme_hint"):
-        st.caption(THEME_HINT)
+        st.markdown(f":small[:gray[{THEME_HINT}]]")
         _run_script(st, keep_theme_script(app_paths()))

@@ -12,7 +12,10 @@ growing rows every `SAVE_SECONDS` (a killed process loses at most that much of a
 when the process stops (`finish_all()`, called by the front end's shutdown); `listing.py` the chat list (grouped by
 day, searched by title and message text in one query scoped to the user); `compare.py` (nothing saved until the user
 continues with one reply), `export.py` and `completion.py` the rest; `safe_markdown.py` makes model output safe to
-render as Markdown (only http(s) and mailto links stay links).
+render as Markdown (only http(s) and mailto links stay links; `markdown_blocks.py` tells its code from its prose);
+`defaults.py` keeps each user's settings for a new chat (a chat's own override them); `output_limit.py` says how long
+a reply may be (the user's max output tokens, else the model's own limit from litellm's map, else 4,096; never above
+the model's limit)..
 
 Attachments: `attachments.py` is what a prompt carries and what the provider is sent of each file (text fenced under
 its name, images only to a model that takes them), `attachment_reading.py` reads a file within the limits (UTF-8
