@@ -15,7 +15,7 @@ continues with one reply), `export.py` and `completion.py` the rest; `safe_markd
 render as Markdown (only http(s) and mailto links stay links; `markdown_blocks.py` tells its code from its prose);
 `defaults.py` keeps each user's settings for a new chat (a chat's own override them); `output_limit.py` says how long
 a reply may be (the user's max output tokens, else the model's own limit from litellm's map, else 4,096; never above
-the model's limit)..
+the model's limit).
 
 Attachments: `attachments.py` is what a prompt carries and what the provider is sent of each file (text fenced under
 its name, images only to a model that takes them), `attachment_reading.py` reads a file within the limits (UTF-8
