@@ -99,7 +99,7 @@ def test_sign_in_save_key_see_models_and_chat(server: Server, fake: FakeProvider
     page.get_by_text("OpenAI · not set", exact=True).click()
     settle(page)  # opening a card is a script run: a field typed into while it redraws can lose its value
     type_into(page.get_by_label("API key").first, OPENAI_KEY)
-    page.get_by_role("button", name="Save").first.click()
+    page.get_by_role("button", name="Save", exact=True).first.click()
     expect(page.get_by_text("OpenAI · valid …alid")).to_be_visible()  # tested with the provider on save
     settle(page)
     assert OPENAI_KEY not in page.content()
@@ -338,13 +338,13 @@ def test_a_typed_key_is_never_sent_again_after_save(shared_server: Server, brows
     settle(page)
     type_into(page.get_by_label("Endpoint URL"), "https://not-azure.example.com")
     type_into(page.get_by_label("API key").last, sentinel)
-    page.get_by_role("button", name="Save").last.click()
+    page.get_by_role("button", name="Save", exact=True).last.click()
     expect(page.get_by_text("Only Azure OpenAI endpoints")).to_be_visible()
     settle(page)
     assert any(sentinel.encode() in frame for frame in sent), "the Save itself sent it (the check can see it)"
     after_save = len(sent)
     page.get_by_text("OpenAI · not set", exact=True).click()
-    page.get_by_role("button", name="Save").first.click()  # another click, another script run
+    page.get_by_role("button", name="Save", exact=True).first.click()  # another click, another script run
     expect(page.get_by_text("API key is empty").first).to_be_visible()
     settle(page)
     assert len(sent) > after_save
@@ -437,7 +437,7 @@ def test_download_a_local_model_and_chat_with_it(
         chat.click()
         settle(page)
         page.get_by_text("Chat settings", exact=False).click()  # the tiny model never stops early: bound it
-        type_into(page.get_by_label("Max output tokens"), "24")
+        type_into(page.get_by_role("spinbutton", name="Max output tokens"), "24")
         page.get_by_role("button", name="Apply to this chat").click()
         settle(page)
         page.get_by_placeholder("Message", exact=True).fill("Hello, tiny model")
@@ -463,7 +463,9 @@ def queued_behind_a_long_reply(browser, started: Server, page) -> None:
         return tab.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop")
 
     page.get_by_text("Chat settings", exact=False).click()
-    type_into(page.get_by_label("Max output tokens"), "65536")  # the model's context is the bound: thousands
+    type_into(
+        page.get_by_role("spinbutton", name="Max output tokens"), "65536"
+    )  # the model's context is the bound: thousands
     page.get_by_role("button", name="Apply to this chat").click()
     settle(page)
     page.get_by_placeholder("Message", exact=True).fill("Tell me everything")

@@ -87,7 +87,7 @@ def chat_ready(browser, server: Server):
     page = new_page(browser)
     page.goto(server.url + "/chat")
     sign_in(page)
-    expect(page.get_by_placeholder("Message")).to_be_visible()
+    expect(page.get_by_placeholder("Message", exact=True)).to_be_visible()
     settle(page)
     return page, services, alice
 
@@ -100,7 +100,7 @@ def test_enter_sends_shift_enter_breaks_the_line_and_esc_stops_a_reply(
     words = [f"w{number}" for number in range(200)]
     fake.reply, fake.chunks, fake.pace = " ".join(words), len(words), 0.1  # 20 s unless stopped
     page, services, alice = chat_ready(browser, shared_server)
-    box = page.get_by_placeholder("Message")
+    box = page.get_by_placeholder("Message", exact=True)
     box.fill("First line")
     box.press("Shift+Enter")
     box.press_sequentially("second line")
@@ -127,8 +127,8 @@ def test_ctrl_shift_o_starts_a_new_chat_and_replies_render_safely(
     fake.reply = "# A heading\n\nSee [the docs](https://example.com) or [this](javascript:alert(1)).\n"
     page, services, alice = chat_ready(browser, shared_server)
     expect(page.get_by_role("button", name="New chat")).to_be_visible()
-    page.get_by_placeholder("Message").fill("Format something")
-    page.get_by_placeholder("Message").press("Enter")
+    page.get_by_placeholder("Message", exact=True).fill("Format something")
+    page.get_by_placeholder("Message", exact=True).press("Enter")
     messages = page.get_by_test_id("stChatMessage")
     expect(messages.filter(has_text="A heading")).to_have_count(1)
     settle(page)
@@ -143,7 +143,7 @@ def test_ctrl_shift_o_starts_a_new_chat_and_replies_render_safely(
     assert [links.nth(i).get_attribute("href") for i in range(links.count())] == ["https://example.com"]
     expect(messages.filter(has_text="[this]")).to_have_count(1)  # the unsafe link is shown as text
 
-    page.get_by_placeholder("Message").click()
+    page.get_by_placeholder("Message", exact=True).click()
     page.keyboard.press("Control+Shift+O")  # from the message box, too
     expect(messages).to_have_count(0)
     settle(page)
