@@ -198,3 +198,19 @@ def wait_for_cookie(page, present: bool = True) -> dict | None:
 def shoot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def open_chat(server: Server, browser):
+    """Alice, an OpenAI key saved for her, signed in on Chat with its message box ready: (page, services, alice)."""
+    from playwright.sync_api import expect
+
+    services = server.services()
+    alice = services.users.get("alice")
+    assert alice is not None
+    services.credentials.save(alice.id, "openai", {"api_key": OPENAI_KEY})
+    page = new_page(browser)
+    page.goto(f"{server.url}/chat")
+    sign_in(page)
+    expect(page.get_by_placeholder("Message", exact=True)).to_be_visible()
+    settle(page)
+    return page, services, alice

@@ -11,10 +11,9 @@ import pytest
 from tests.browser import (
     CHROMIUM_MISSING,
     CHROMIUM_PRESENT,
-    OPENAI_KEY,
     SIGNED_IN,
     Server,
-    new_page,
+    open_chat,
     settle,
     shoot,
     sign_in,
@@ -78,18 +77,7 @@ def test_the_theme_follows_the_system_and_the_menus_choice_is_kept_on_every_page
 
 
 def chat_ready(browser, server: Server):
-    from playwright.sync_api import expect
-
-    services = server.services()
-    alice = services.users.get("alice")
-    assert alice is not None
-    services.credentials.save(alice.id, "openai", {"api_key": OPENAI_KEY})
-    page = new_page(browser)
-    page.goto(server.url + "/chat")
-    sign_in(page)
-    expect(page.get_by_placeholder("Message", exact=True)).to_be_visible()
-    settle(page)
-    return page, services, alice
+    return open_chat(server, browser)
 
 
 def test_enter_sends_shift_enter_breaks_the_line_and_esc_stops_a_reply(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM_MISSING, CHROMIUM_PRESENT, OPENAI_KEY, Server, new_page, settle, shoot, sign_in
+from tests.browser import CHROMIUM_MISSING, CHROMIUM_PRESENT, Server, settle, shoot
+from tests.browser import open_chat as browser_chat
 from tests.fakes.providers import FakeProviders
 
 pytestmark = pytest.mark.skipif(not CHROMIUM_PRESENT, reason=CHROMIUM_MISSING)
@@ -15,18 +16,8 @@ REPLY = '# Plan\n\n**Bold** and `code` </script><img src=x onerror="window.__pwn
 
 
 def open_chat(server: Server, browser):
-    from playwright.sync_api import expect
-
-    services = server.services()
-    alice = services.users.get("alice")
-    assert alice is not None
-    services.credentials.save(alice.id, "openai", {"api_key": OPENAI_KEY})
-    page = new_page(browser)
+    page, _, _ = browser_chat(server, browser)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    page.goto(f"{server.url}/chat")
-    sign_in(page)
-    expect(page.get_by_placeholder("Message", exact=True)).to_be_visible()
-    settle(page)
     return page
 
 
