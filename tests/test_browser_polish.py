@@ -88,6 +88,7 @@ def test_enter_sends_shift_enter_breaks_the_line_and_esc_stops_a_reply(
     words = [f"w{number}" for number in range(200)]
     fake.reply, fake.chunks, fake.pace = " ".join(words), len(words), 0.1  # 20 s unless stopped
     page, services, alice = chat_ready(browser, shared_server)
+    earlier = {chat.id for chat in services.conversations.list(alice.id)}  # the module's other tests share the server
     box = page.get_by_placeholder("Message", exact=True)
     box.fill("First line")
     box.press("Shift+Enter")
@@ -101,7 +102,7 @@ def test_enter_sends_shift_enter_breaks_the_line_and_esc_stops_a_reply(
     expect(page.get_by_text("Stopped. What arrived is kept.")).to_be_visible()
     settle(page)
     shoot(page, "esc-stopped")
-    [summary] = services.conversations.list(alice.id)
+    [summary] = [chat for chat in services.conversations.list(alice.id) if chat.id not in earlier]
     question, saved = services.conversations.get(alice.id, summary.id).messages
     assert question.content == "First line\nsecond line"
     assert saved.interrupted and 0 < len(saved.content.split()) < len(words)
@@ -114,6 +115,7 @@ def test_ctrl_shift_o_starts_a_new_chat_and_replies_render_safely(
 
     fake.reply = "# A heading\n\nSee [the docs](https://example.com) or [this](javascript:alert(1)).\n"
     page, services, alice = chat_ready(browser, shared_server)
+    earlier = {chat.id for chat in services.conversations.list(alice.id)}  # the module's other tests share the server
     expect(page.get_by_role("button", name="New chat")).to_be_visible()
     page.get_by_placeholder("Message", exact=True).fill("Format something")
     page.get_by_placeholder("Message", exact=True).press("Enter")
@@ -135,4 +137,5 @@ def test_ctrl_shift_o_starts_a_new_chat_and_replies_render_safely(
     page.keyboard.press("Control+Shift+O")  # from the message box, too
     expect(messages).to_have_count(0)
     settle(page)
-    assert len(services.conversations.list(alice.id)) == 1, "the chat is kept; a new one is open"
+    made = [chat for chat in services.conversations.list(alice.id) if chat.id not in earlier]
+    assert [chat.title for chat in made] == ["Format something"], "the chat is kept; a new one is open, not saved yet"
