@@ -163,10 +163,15 @@ def new_page(browser, cookies: list[dict] | None = None):
 
 
 def settle(page) -> None:
-    """Wait until the script run an action started has finished drawing."""
+    """Wait until the script run an action started has finished drawing.
+
+    The browser's own record of the run is the test: its status widget shows only once a run has taken a while, so
+    a slow machine could otherwise see a run still going as settled (and a click then sends its widgets' values
+    before the browser has dropped those the run replaced)."""
     from playwright.sync_api import expect
 
     page.wait_for_timeout(300)
+    expect(page.locator("[data-testid='stApp'][data-test-script-state='notRunning']")).to_have_count(1)
     expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
 
 
