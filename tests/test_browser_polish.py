@@ -4,6 +4,7 @@ a reply's headings at reply size and its unsafe links as text. Debian's headless
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -108,6 +109,20 @@ def test_enter_sends_shift_enter_breaks_the_line_and_esc_stops_a_reply(
     assert saved.interrupted and 0 < len(saved.content.split()) < len(words)
 
 
+def reply_font_sizes(reply) -> tuple[float, float]:
+    """The font sizes of a reply's heading and its first paragraph, read in one go from elements on the page.
+
+    A fragment rerun can swap the reply's elements between two reads, and a replaced element has no computed style
+    (NaN), so both are read together and read again until the page holds still."""
+    both = "e => [e.querySelector('h1'), e.querySelector('p')].map(x => parseFloat(getComputedStyle(x).fontSize))"
+    for _ in range(50):
+        sizes = reply.evaluate(both)
+        if all(isinstance(s, (int, float)) and math.isfinite(s) for s in sizes):
+            return float(sizes[0]), float(sizes[1])
+        reply.page.wait_for_timeout(100)
+    raise AssertionError(f"the reply's font sizes never settled: {sizes}")
+
+
 def test_ctrl_shift_o_starts_a_new_chat_and_replies_render_safely(
     shared_server: Server, fake: FakeProviders, browser
 ) -> None:
@@ -123,10 +138,9 @@ def test_ctrl_shift_o_starts_a_new_chat_and_replies_render_safely(
     expect(messages.filter(has_text="A heading")).to_have_count(1)
     settle(page)
     shoot(page, "reply-markdown")
-    heading = messages.locator("h1")
+    heading_size, body = reply_font_sizes(messages.filter(has_text="the docs"))
+    assert heading_size <= 1.4 * body, "a reply's heading is at reply size"
     size = "e => parseFloat(getComputedStyle(e).fontSize)"
-    body = float(messages.filter(has_text="the docs").locator("p").first.evaluate(size))
-    assert float(heading.evaluate(size)) <= 1.4 * body, "a reply's heading is at reply size"
     title = page.locator("[data-testid='stMainBlockContainer'] h1").first  # the page's own title stays large
     assert float(title.evaluate(size)) > 2 * body
     links = messages.locator("p a[href]")  # (a heading has its own anchor link)
