@@ -126,8 +126,10 @@ def stop(process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path, fake: FakeProviders) -> Iterator[Server]:
+    """A fresh server and data folder; its user is made straight in the database (the admin command costs about 2 s
+    of CPU, and the main flow's test makes its user with it, as the README says)."""
     fake.reset()
-    with running_server(tmp_path, fake) as started:
+    with running_server(tmp_path, fake, admin_cli=False) as started:
         yield started
 
 
@@ -135,12 +137,13 @@ def server(tmp_path: Path, fake: FakeProviders) -> Iterator[Server]:
 def shared_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeProviders) -> Iterator[Server]:
     """One server for the tests that only sign in and look (each in its own browser context)."""
     fake.reset()
-    with running_server(tmp_path_factory.mktemp("shared"), fake) as started:
+    with running_server(tmp_path_factory.mktemp("shared"), fake, admin_cli=False) as started:
         yield started
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module (a launch costs about a second); each test opens its own contexts."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)

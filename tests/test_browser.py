@@ -38,7 +38,7 @@ from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
 from tests.fakes.tiny_models import GGUF_NAME, repo_files, tiny_model
 from tests.helpers import PASSWORD
-from ui.web import COOKIE_NAME
+from ui.web import COOKIE_NAME, LEGACY_COOKIES
 
 pytestmark = pytest.mark.skipif(not CHROMIUM_PRESENT, reason=CHROMIUM_MISSING)
 
@@ -85,9 +85,20 @@ def test_a_bookmarked_page_opens_after_sign_in(shared_server: Server, browser) -
     expect(page.get_by_text("Page not found")).to_have_count(0)
 
 
-def test_sign_in_save_key_see_models_and_chat(server: Server, fake: FakeProviders, browser) -> None:
+@pytest.fixture
+def server_set_up_as_the_readme_says(tmp_path: Path, fake: FakeProviders) -> Iterator[Server]:
+    """A fresh server whose user was made with the admin command (`python -m core.cli add-user`)."""
+    fake.reset()
+    with running_server(tmp_path, fake, admin_cli=True) as started:
+        yield started
+
+
+def test_sign_in_save_key_see_models_and_chat(
+    server_set_up_as_the_readme_says: Server, fake: FakeProviders, browser
+) -> None:
     from playwright.sync_api import expect
 
+    server = server_set_up_as_the_readme_says
     page = new_page(browser)
     page.goto(server.url)
     expect(page.get_by_label("User name")).to_be_visible()
@@ -254,17 +265,19 @@ def signed_in_cookie(server: Server, browser, password: str = PASSWORD) -> dict:
     return cookie
 
 
-def opens_signed_out(server: Server, browser, cookie: dict) -> bool:
-    """A new browser holding `cookie` sees the sign-in form, no error, and loses the cookie."""
+def opens_signed_out(server: Server, browser, *cookies: dict) -> bool:
+    """A new browser holding `cookies` sees the sign-in form, no error, and loses every one of them."""
     from playwright.sync_api import expect
 
-    page = new_page(browser, cookies=[cookie])
+    page = new_page(browser, cookies=list(cookies))
     page.goto(server.url)
     expect(page.get_by_label("User name")).to_be_visible()
     settle(page)
     assert page.get_by_text(SIGNED_IN).count() == 0
     assert page.get_by_test_id("stException").count() == 0, "no traceback"
     assert session_cookie(page) is None, "the dead cookie is cleared"
+    kept = {cookie["name"] for cookie in page.context.cookies()} & {cookie["name"] for cookie in cookies}
+    assert not kept, f"{kept} cleared too"
     page.context.close()
     return True
 
@@ -317,9 +330,10 @@ MALFORMED = {
 def test_a_malformed_cookie_opens_the_sign_in_form_and_is_cleared(shared_server: Server, browser) -> None:
     host = shared_server.url.removeprefix("http://").split(":")[0]
     for kind, value in MALFORMED.items():
-        for name in (COOKIE_NAME, "chat_dashboard_auth"):
-            cookie = {"name": name, "value": value, "domain": host, "path": "/"}
-            assert opens_signed_out(shared_server, browser, cookie), f"{kind} in {name}"
+        # the session cookie and the one earlier versions set, together (one page load per kind of value)
+        names = (COOKIE_NAME, *LEGACY_COOKIES)
+        cookies = [{"name": name, "value": value, "domain": host, "path": "/"} for name in names]
+        assert opens_signed_out(shared_server, browser, *cookies), kind
 
 
 def test_a_typed_key_is_never_sent_again_after_save(shared_server: Server, browser) -> None:
