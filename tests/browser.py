@@ -139,8 +139,9 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeProviders)
         yield started
 
 
-@pytest.fixture
-def browser():
+@contextmanager
+def chromium():
+    """Debian's Chromium, headless, through Playwright (for the fixture below and the benchmark)."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)
@@ -148,6 +149,12 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def browser():
+    with chromium() as launched:
+        yield launched
 
 
 def new_page(browser, cookies: list[dict] | None = None):
