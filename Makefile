@@ -53,11 +53,13 @@ audit: $(VENV)/.dev-installed
 test: $(VENV)/.dev-installed browser postgres lint audit
 	$(BIN)/python -m pytest
 
-# BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help and python -m bench.local --help.
+# BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help, python -m bench.local --help and
+# python -m bench.real_chat --help (the real server in headless Chromium, REAL_CHAT_BENCH_ARGS).
 # The local-model rows build two random-weight models of SmolLM2-360M's size once, into bench/.models (about 1 GB).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run --markdown $(BENCH_ARGS)
 	$(BIN)/python -m bench.local --markdown $(LOCAL_BENCH_ARGS)
+	$(BIN)/python -m bench.real_chat --markdown $(REAL_CHAT_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,7 +1,8 @@
 """The benchmark's floor for a Streamlit chat page: litellm streamed straight into `st.write_stream`, token by token.
 
 No sign-in, no conversation, nothing saved, no batching: what any Streamlit chat page costs before the app does
-anything of its own. The model, key and base come from `st.secrets` (set by the benchmark through AppTest).
+anything of its own. The model, key and base come from `st.secrets` (set by the benchmark through AppTest, or in a
+secrets file under `streamlit run`); `?model=` in the address picks another model.
 """
 
 import streamlit as st
@@ -14,7 +15,7 @@ if prompt:
         st.markdown(prompt)
     with st.chat_message("assistant"):
         stream = litellm().completion(
-            model=st.secrets["bench_model"],
+            model=st.query_params.get("model") or st.secrets["bench_model"],
             messages=[{"role": "user", "content": prompt}],
             stream=True,
             stream_options={"include_usage": True},

@@ -141,9 +141,9 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory, fake: FakeProviders)
         yield started
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """One Chromium per test module (a launch costs about a second); each test opens its own contexts."""
+@contextmanager
+def chromium():
+    """Debian's Chromium, headless, through Playwright (for the fixture below and the benchmark)."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)
@@ -151,6 +151,13 @@ def browser():
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium per test module (a launch costs about a second); each test opens its own contexts."""
+    with chromium() as launched:
+        yield launched
 
 
 def new_page(browser, cookies: list[dict] | None = None):

@@ -19,6 +19,7 @@ from core.accounts.users import UserPublic
 from core.errors import AppError
 from core.providers.client import warm_in_background
 from core.services import Services
+from ui.heap import freeze_imports
 from ui.inputs import current_key, renew, value_of
 from ui.state import get_services
 from ui.theme import THEME_HINT, app_paths, keep_theme_script
@@ -51,6 +52,7 @@ def sign_in_gate(has_keys: Callable[[Services, UserPublic], bool]) -> UserPublic
     gone with the run's first message, before the page draws), and one for the cookie hand-off script after a
     sign-in or the clearing script after a sign-out (so nothing else on the page moves).
     """
+    freeze_imports()  # litellm's objects, once its import (started below) is in: see ui/heap.py
     st.session_state.pop(VERIFIED_THIS_RUN, None)
     services = get_services()
     form_slot, script_slot = st.empty(), st.empty()
