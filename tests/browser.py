@@ -210,8 +210,12 @@ def wait_for_cookie(page, present: bool = True) -> dict | None:
     return session_cookie(page)
 
 
-def shoot(page, name: str) -> None:
+def shoot(page, name: str, at=None) -> None:
+    """A screenshot into test-artifacts/; `at`, a locator, is scrolled into view first (Streamlit scrolls its own
+    main block, so a full-page shot shows only the window)."""
     ARTIFACTS.mkdir(exist_ok=True)
+    if at is not None:
+        at.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 

@@ -21,13 +21,20 @@ from core.providers.registry import base_url_variables, server_key_variables
 from core.security.crypto import generate_master_key
 from core.security.keys import generate_token_key
 from core.services import Services, open_services
-from tests.browser import browser, server, shared_server  # noqa: F401 (the browser tests' fixtures, for every file)
+from tests.browser import ARTIFACTS, browser, server, shared_server  # noqa: F401 (the browser tests' fixtures)
 from tests.fakes.hub import FakeHub
 from tests.fakes.providers import FakeProviders
 from tests.helpers import PASSWORD
 from tests.postgres import PostgresServer, PostgresUnavailable
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say where the browser tests' screenshots are, one per step of each flow."""
+    shots = sorted(ARTIFACTS.glob("*.png")) if ARTIFACTS.is_dir() else []
+    if shots:
+        terminalreporter.write_line(f"Browser screenshots ({len(shots)}): {ARTIFACTS}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
