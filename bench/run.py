@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import pages, search, streams
+from bench import open_chat, pages, search, streams
 from bench.fake_server import reply_text
 from bench.measure import Row, Sample, interleave, repeat, summarize
 from core.accounts.users import UserPublic
@@ -40,13 +40,15 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = "gpt-4o-mini"
 PACED_MODEL = "gpt-4o"  # the fakes pace this model's replies
 LISTED_MODELS = 500
-GROUPS = ("httpx", "litellm", "core", "page", "concurrent", "models", "search")
+GROUPS = ("httpx", "litellm", "core", "page", "concurrent", "models", "search", "open")
 # rows of the second table
-LOAD = frozenset({"concurrent", "concurrent-paced", "models", "search-found", "search-none"})
+OPENED = tuple(f"open-{size}" for size in open_chat.SIZES)
+LOAD = frozenset({"concurrent", "concurrent-paced", "models", "search-found", "search-none", *OPENED})
 TARGET_TTFT_MS = 3.0
 TARGET_CPU_MS = 0.5
 TARGET_RERUN_MS = 100.0
 TARGET_SEARCH_MS = 100.0
+TARGET_OPEN_RATIO = 1.5  # the 1,000-message chat opened within 1.5x the 10-message one
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -198,6 +200,9 @@ def measure(args: argparse.Namespace, fake: Mapping[str, Any]) -> dict[str, Row]
             record("models", path, repeat(models.rerun, args.runs), per=1)
         if "search" in only:
             record_searches(services, user, record, args.runs)
+        if "open" in only:
+            for size, samples in open_chat.measure_opens(services, user, watch, args.runs).items():
+                record(f"open-{size}", f"Open a saved chat of {size:,} messages (Chat page)", samples, per=1)
     return rows
 
 
@@ -229,7 +234,7 @@ def tables(rows: Mapping[str, Row], args: argparse.Namespace) -> list[Table]:
             cpu = (at_once.cpu_per_token_ms or 0) * args.tokens * args.concurrent
             load.append([at_once.path, ms(at_once.total_ms, 0), ms(cpu, 0), ms(at_once.cpu_per_token_ms, 3)])
             load[-1].append(str(at_once.runs))
-    for name in ("models", "search-found", "search-none"):
+    for name in ("models", "search-found", "search-none", *OPENED):
         if rerun := rows.get(name):
             load.append([rerun.path, ms(rerun.total_ms), ms(rerun.cpu_per_token_ms), "–", str(rerun.runs)])
     if load:
@@ -256,11 +261,23 @@ def targets(rows: Mapping[str, Row], args: argparse.Namespace) -> list[list[str]
         ("Models page rerun", rows["models"].total_ms if "models" in rows else None, TARGET_RERUN_MS),
         ("Chat search, no match", rows["search-none"].total_ms if "search-none" in rows else None, TARGET_SEARCH_MS),
     ]
-    return [
+    found = [
         [name, ms(value, 2), f"{limit:g} ms", "yes" if value <= limit else f"no (+{value - limit:.2f} ms)"]
         for name, value, limit in checks
         if value is not None
     ]
+    return found + open_ratio(rows)
+
+
+def open_ratio(rows: Mapping[str, Row]) -> list[list[str]]:
+    """Opening the longest chat over opening the shortest, as a target line (none without both)."""
+    short, long = (rows.get(name) for name in (OPENED[0], OPENED[-1]))
+    if short is None or long is None or not short.total_ms or long.total_ms is None:
+        return []
+    ratio = long.total_ms / short.total_ms
+    met = "yes" if ratio <= TARGET_OPEN_RATIO else f"no (+{ratio - TARGET_OPEN_RATIO:.2f}x)"
+    name = f"Open a saved chat, {open_chat.SIZES[-1]:,} over {open_chat.SIZES[0]:,} messages"
+    return [[name, f"{ratio:.2f}x", f"{TARGET_OPEN_RATIO:g}x", met]]
 
 
 def plain(header: list[str], body: list[list[str]]) -> str:

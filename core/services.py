@@ -13,7 +13,6 @@ from core.accounts.throttle import SignInThrottle
 from core.accounts.tokens import TOKEN_SHAPE, ApiTokens
 from core.accounts.users import UserStore
 from core.chat.attachment_store import ConversationStoreWithAttachments
-from core.chat.conversations import ConversationStore
 from core.chat.defaults import ChatDefaultsStore
 from core.chat.listing import ChatSearch
 from core.chat.service import ChatService
@@ -49,7 +48,7 @@ class Services:
     key_ring: KeyRing
     users: UserStore
     credentials: CredentialStore
-    conversations: ConversationStore
+    conversations: ConversationStoreWithAttachments
     chat_search: ChatSearch  # the chat list's search over titles and message text
     chat_defaults: ChatDefaultsStore  # each user's settings for a new chat (Profile)
     throttle: SignInThrottle

@@ -60,9 +60,8 @@ else:
     with st.container():
         settings_form(page, page.conversation)
         manage(page, page.conversation)
-        for message in history:
-            messages.render(message, page, page.conversation)
-        messages.closing(session, history, regenerate=failure is None)
+        messages.history(page, page.conversation, history)
+        messages.closing(session, history, regenerate=failure is None, earlier=page.conversation.earlier_usage)
         if failure is not None:
             reply.failed(prompt, failure)
     chat_list(page)

@@ -218,6 +218,7 @@ LIBRARY_HOMES = {
         "core/chat/listing.py",
         "core/chat/versions.py",
         "core/chat/attachment_store.py",
+        "core/chat/paging.py",
         "core/chat/defaults.py",
         "core/local/library.py",
         "core/local/access.py",

@@ -483,7 +483,14 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
         files[file_name or coordinates] = data if isinstance(data, bytes) else str(data).encode()
         return original(self, data, mimetype, coordinates, file_name=file_name, **kw)
 
+    def add_deferred(self: MediaFileManager, data: Any, mimetype: str | None, coordinates: str, file_name=None, **kw):
+        made = data()  # what the click would hand the browser, made now (the page passes a callable: made on click)
+        files[file_name or coordinates] = made if isinstance(made, bytes) else str(made).encode()
+        return original_deferred(self, data, mimetype, coordinates, file_name=file_name, **kw)
+
+    original_deferred = MediaFileManager.add_deferred
     monkeypatch.setattr(MediaFileManager, "add", add)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
     return files
 
 

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.accounts.users import UserPublic
 from core.chat.completion import CompletionParams
 from core.chat.conversations import Conversation, ConversationNotFound, ConversationStore
+from core.chat.paging import PagedConversationStore
 from core.credentials.key_test import KeyRejected
 from core.credentials.store import CredentialStore
 from core.errors import MissingCredential
@@ -123,7 +124,9 @@ def test_bobs_save_changes_only_bobs_row(
     assert {r.key for r in fake.requests} == {bob_key, "bob-bad-0002"}
 
 
-@pytest.mark.parametrize("store", [CredentialStore, ConversationStore, DeploymentStore, Deployments, ListingStore])
+@pytest.mark.parametrize(
+    "store", [CredentialStore, ConversationStore, PagedConversationStore, DeploymentStore, Deployments, ListingStore]
+)
 def test_every_per_user_store_function_is_scoped_by_user(store: type):
     """No public method of a per-user store takes a row id alone: the first argument is the signed-in user."""
     methods = [(n, m) for n, m in inspect.getmembers(store, inspect.isfunction) if not n.startswith("_")]

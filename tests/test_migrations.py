@@ -58,6 +58,10 @@ def _as_made_before_migrations(services: Services) -> None:
     with services.engine.begin() as db:
         for newer in set(inspect(db).get_table_names()) - set(baseline.tables):
             db.execute(text(f'DROP TABLE "{newer}"'))  # alembic_version and what later migrations add
+        for table in baseline.tables.values():  # the indexes later migrations add to the baseline's tables
+            added = {i["name"] for i in inspect(db).get_indexes(table.name)} - {i.name for i in table.indexes}
+            for index in sorted(name for name in added if name and name.startswith("ix_")):  # not a constraint's
+                db.execute(text(f'DROP INDEX "{index}"'))
         for table in baseline.tables.values():  # the columns later migrations add to the baseline's tables
             for column in {c["name"] for c in inspect(db).get_columns(table.name)} - set(table.columns.keys()):
                 db.execute(text(f'ALTER TABLE "{table.name}" DROP COLUMN "{column}"'))

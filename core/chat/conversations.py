@@ -68,8 +68,9 @@ WRITTEN_FIELDS = tuple(name for name in MESSAGE_FIELDS if name not in ("id", "cr
 
 @dataclass
 class Conversation:
-    """A conversation as shown: `messages` is its active path (see core/chat/versions.py) and `versions` holds, by
-    the id of the message shown, each turn that has more than one; `id` is None until its first message is saved."""
+    """A conversation as shown: `messages` is its active path (see core/chat/versions.py), or a page's last part of
+    it (core/chat/paging.py: `earlier` counts those before, `earlier_usage` their totals); `versions` holds, by the id
+    of the message shown, each turn that has more than one; `id` is None until its first message is saved."""
 
     id: int | None = None
     title: str = ""
@@ -78,6 +79,8 @@ class Conversation:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     versions: dict[int, Versions] = field(default_factory=dict)
+    earlier: int = 0
+    earlier_usage: ConversationUsage | None = None
 
     @property
     def display_title(self) -> str:
@@ -90,7 +93,7 @@ class Conversation:
         return sent + [{"role": m.role, "content": m.content} for m in self.messages if m.content and not m.error]
 
     def usage(self) -> ConversationUsage:
-        return usage_of(self.messages)
+        return usage_of(self.messages, self.earlier_usage)
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,6 @@ def _summary(row: ChatConversation) -> ConversationSummary:
     return ConversationSummary(row.id, row.title or UNTITLED, row.updated_at)
 
 
-def _message(row: ChatMessage) -> Message:
-    return Message(**{name: getattr(row, name) for name in MESSAGE_FIELDS})
-
-
 class ConversationStore:
     """Every method takes the signed-in user's id; another user's conversation behaves as if it did not exist."""
 
@@ -204,8 +203,11 @@ class ConversationStore:
         with session(self._engine) as db:
             row = self._owned(db, user_id, conversation_id)
             rows = db.exec(select(ChatMessage).where(col(ChatMessage.conversation_id) == row.id)).all()
-        shown, versions = active_path(rows)
-        messages = [_message(m) for m in shown]
+        return self._shown(row, *active_path(rows))
+
+    @staticmethod
+    def _shown(row: ChatConversation, shown: Sequence[ChatMessage], versions: dict[int, Versions]) -> Conversation:
+        messages = [Message(**{name: getattr(m, name) for name in MESSAGE_FIELDS}) for m in shown]
         return Conversation(row.id, row.title, _settings(row), messages, row.created_at, row.updated_at, versions)
 
     def rename(self, user_id: int, conversation_id: int, title: str) -> str:

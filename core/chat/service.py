@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import takewhile
 from typing import Any, Protocol
 
 from core.chat.attachment_reading import read_files
@@ -15,7 +16,6 @@ from core.chat.compare import Comparison, clean_model_refs
 from core.chat.completion import Completion, CompletionParams, clean_messages, completion_of
 from core.chat.conversations import (
     Conversation,
-    ConversationStore,
     GenerationSettings,
     Message,
     clean_prompt,
@@ -24,6 +24,7 @@ from core.chat.conversations import (
 from core.chat.live import LiveTurns
 from core.chat.model_input import messages_for
 from core.chat.output_limit import max_output_tokens
+from core.chat.paging import PagedConversationStore
 from core.chat.retry import RetryPolicy
 from core.chat.stream import ReplyOptions, ReplyStream
 from core.chat.turn import Turn, TurnOptions
@@ -57,15 +58,13 @@ class LocalGate(Protocol):
 
 
 class ChatService:
-    """Chat for the signed-in user: every method takes their id first and uses only their keys and chats.
-
-    `live` holds this process's replies while they stream (`running` finds one, `stop` ends it): a front end's
-    shutdown calls `live.finish_all()`.
-    """
+    """Chat for the signed-in user: every method takes their id first and uses only their keys and chats. `live`
+    holds this process's replies while they stream (`running` finds one, `stop` ends it): a front end's shutdown
+    calls `live.finish_all()`."""
 
     def __init__(
         self,
-        conversations: ConversationStore,
+        conversations: PagedConversationStore,
         credentials: CredentialStore,
         settings: Settings,
         providers: Sequence[ProviderSpec] = PROVIDERS,
@@ -97,7 +96,8 @@ class ChatService:
         chat's last reply is still streaming) is raised before anything is sent.
         """
         prompt = self._prompt(text if isinstance(text, Prompt) else Prompt(text))
-        asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
+        path = self._conversations.whole(user_id, conversation)  # a page of a long chat is read whole
+        asked = Conversation(settings=conversation.settings, messages=[*path, prompt])
         messages = self._messages_for(asked, model_ref, new_images=has_images([prompt]))
         reply = self._open_reply(user_id, model_ref, messages, conversation.settings)
         options = TurnOptions(prompt=prompt, on_saved=on_saved, live=self.live)
@@ -109,7 +109,8 @@ class ChatService:
         last = conversation.messages[-1] if conversation.messages else None
         if conversation.id is None or last is None or last.role != "assistant":
             raise InvalidInput("There is no reply to regenerate yet.")
-        history = Conversation(conversation.id, settings=conversation.settings, messages=conversation.messages[:-1])
+        path = self._conversations.whole(user_id, conversation)
+        history = Conversation(settings=conversation.settings, messages=path[:-1])
         messages = self._messages_for(history, model_ref, new_images=False)
         reply = self._open_reply(user_id, model_ref, messages, conversation.settings)
         options = TurnOptions(replaces=last.id, live=self.live)
@@ -123,8 +124,9 @@ class ChatService:
         at = next((i for i, m in enumerate(conversation.messages) if m.id == message_id and m.role == "user"), None)
         if conversation.id is None or at is None:
             raise InvalidInput("That message is no longer shown in this chat, so it cannot be edited.")
+        earlier = list(takewhile(lambda m: m.id != message_id, self._conversations.whole(user_id, conversation)))
         del conversation.messages[at:]
-        asked = Conversation(settings=conversation.settings, messages=[*conversation.messages, prompt])
+        asked = Conversation(settings=conversation.settings, messages=[*earlier, prompt])
         messages = self._messages_for(asked, model_ref, new_images=False)
         reply = self._open_reply(user_id, model_ref, messages, conversation.settings)
         options = TurnOptions(prompt=prompt, replaces=message_id, live=self.live)

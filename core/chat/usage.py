@@ -34,13 +34,16 @@ def counts(message: Counted) -> bool:
     return message.role == "assistant" and bool(message.model) and not message.error
 
 
-def usage_of(messages: Sequence[Counted]) -> ConversationUsage:
+def usage_of(messages: Sequence[Counted], earlier: ConversationUsage | None = None) -> ConversationUsage:
+    """The totals of `messages`, plus `earlier` (those of the messages before them: a page of a long chat)."""
     replies = [m for m in messages if counts(m)]
     costs = [m.cost for m in replies if m.cost is not None]
+    known = [cost for cost in (sum(costs) if costs else None, earlier.cost if earlier else None) if cost is not None]
     return ConversationUsage(
-        replies=len(replies),
-        prompt_tokens=sum(m.prompt_tokens or 0 for m in replies),
-        completion_tokens=sum(m.completion_tokens or 0 for m in replies),
-        cost=sum(costs) if costs else None,
-        unpriced=len(replies) - len(costs),
+        replies=len(replies) + (earlier.replies if earlier else 0),
+        prompt_tokens=sum(m.prompt_tokens or 0 for m in replies) + (earlier.prompt_tokens if earlier else 0),
+        completion_tokens=sum(m.completion_tokens or 0 for m in replies)
+        + (earlier.completion_tokens if earlier else 0),
+        cost=sum(known) if known else None,
+        unpriced=len(replies) - len(costs) + (earlier.unpriced if earlier else 0),
     )

@@ -4,6 +4,9 @@ Every message follows a parent (the message before it; None for a chat's first).
 parent are the versions of one turn, oldest first, one of them active. What a chat shows, sends to the model and
 counts is its active path: the active version of the first turn, then the active version of what follows it, and
 so on. An older version keeps what followed it: showing it again shows that continuation.
+
+`active_path` walks it in Python over a chat's rows; `shown_path` is the same walk in SQL (a recursive query, each
+message's depth on the path with it), for reading a part of a long chat without loading the rest (core/chat/paging.py).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from sqlalchemy import CTE, ColumnElement, ScalarSelect, false, literal, or_
 from sqlmodel import Session, col, select, update
 
 from core.db.tables import ChatMessage
@@ -71,6 +75,51 @@ def active_path(nodes: Sequence[N]) -> tuple[list[N], dict[int, Versions]]:
             versions[shown.id] = Versions(ids, ids.index(shown.id))
         turn = turns.get(shown.id)
     return path, versions
+
+
+def _shown_child(conversation_id: int, parent_id: ColumnElement[int] | None) -> ScalarSelect[int]:
+    """The version of the turn following `parent_id` (None: the chat's first) that `active_path` shows: the newest
+    active one, else the newest."""
+    turn = col(ChatMessage.parent_id).is_(None) if parent_id is None else col(ChatMessage.parent_id) == parent_id
+    return (
+        select(ChatMessage.id)
+        .where(col(ChatMessage.conversation_id) == conversation_id, turn)
+        .order_by(col(ChatMessage.active).desc(), col(ChatMessage.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def shown_path(conversation_id: int) -> CTE:
+    """The active path in SQL: (`id`, `depth`) of each message shown, the first at depth 0, walked one turn at a time
+    through the index on (conversation_id, parent_id); a last row has no id (the turn after the last message)."""
+    first = select(_shown_child(conversation_id, None).label("id"), literal(0).label("depth"))
+    path = first.cte("shown_path", recursive=True)
+    step = select(_shown_child(conversation_id, path.c.id), path.c.depth + 1).where(path.c.id.is_not(None))
+    return path.union_all(step)
+
+
+def turns_of(db: Session, conversation_id: int, shown: Sequence[N]) -> dict[int, Versions]:
+    """The versions of each of the `shown` messages (a part of the active path) whose turn has more than one."""
+    parents = {node.parent_id for node in shown}
+    same_turn = or_(
+        col(ChatMessage.parent_id).in_([p for p in parents if p is not None]),
+        col(ChatMessage.parent_id).is_(None) if None in parents else false(),
+    )
+    rows = db.exec(
+        select(ChatMessage.id, ChatMessage.parent_id)
+        .where(col(ChatMessage.conversation_id) == conversation_id, same_turn)
+        .order_by(col(ChatMessage.id))
+    ).all()
+    turns: dict[int | None, list[int]] = defaultdict(list)
+    for message_id, parent_id in rows:
+        turns[parent_id].append(message_id or 0)  # read from the table: every row has its id
+    versions: dict[int, Versions] = {}
+    for node in shown:
+        ids = tuple(turns[node.parent_id])
+        if len(ids) > 1 and node.id is not None:
+            versions[node.id] = Versions(ids, ids.index(node.id))
+    return versions
 
 
 def _nodes(db: Session, conversation_id: int) -> Sequence[ChatMessage]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Integer, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.db.types import UTCDateTime, utcnow
@@ -165,9 +165,11 @@ class ChatMessage(SQLModel, table=True):
 
     `parent_id` is the message it follows (None: the first). Messages that follow the same one are the versions
     of one turn (a regenerated reply, an edited message), `active` marking the one shown (core/chat/versions.py).
+    The index on (conversation_id, parent_id) finds a turn's versions: the walk down a chat's active path in SQL.
     """
 
     __tablename__ = "chat_message"
+    __table_args__ = (Index("ix_chat_message_turn", "conversation_id", "parent_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(

@@ -36,7 +36,7 @@ def _owned_id(services: Services, user_id: int, value: str) -> int | None:
     if not value.isdigit() or len(value) > 18:
         return None
     try:
-        services.conversations.get(user_id, int(value))
+        services.conversations.page(user_id, int(value), limit=1)  # the owner's check, not the whole chat
     except ConversationNotFound:
         return None
     return int(value)

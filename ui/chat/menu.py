@@ -3,6 +3,9 @@ asks once, with Cancel."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
@@ -40,6 +43,11 @@ def _delete(page: ChatPage, conversation_id: int) -> None:
     page.session.open(None)
 
 
+def _export(page: ChatPage, conversation_id: int, render: Callable[[Conversation], str]) -> str:
+    """The whole chat, exported (the page may draw only its last messages): read when its button is clicked."""
+    return render(page.services.conversations.get(page.user.id, conversation_id))
+
+
 def _title_row(conversation: Conversation) -> DeltaGenerator:
     """The chat's title, and the column its menu goes in."""
     title, menu = st.columns([12, 1], vertical_alignment="center")
@@ -62,7 +70,7 @@ def manage(page: ChatPage, conversation: Conversation) -> None:
         for name, render, extension, mime in EXPORTS:
             st.download_button(
                 name,
-                data=render(conversation),
+                data=partial(_export, page, conversation.id, render),  # made on the click, of the whole chat
                 file_name=export_name(conversation, extension),
                 mime=mime,
                 key=f"chat_export_{extension}",

@@ -1,6 +1,6 @@
-"""A chat's messages: a message and its details (stopped, error and where to fix it, model and usage), what can
-be done with it (ui/chat/actions.py: copy, edit, versions), and what closes the list (Regenerate, the chat's
-totals, which leave a failed reply out)."""
+"""A chat's messages: those drawn (a long chat's last page, "Show older messages" above it), a message and its
+details (stopped, error and where to fix it, model and usage), what can be done with it (ui/chat/actions.py: copy,
+edit, versions), and what closes the list (Regenerate, the chat's totals, which leave a failed reply out)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 from core.chat.attachments import attachments_of
 from core.chat.conversations import Conversation, Message
 from core.chat.export import describe_reply, describe_usage
+from core.chat.usage import ConversationUsage
 from core.providers.failures import fixed_on_profile
 from ui.chat import actions, attachments
 from ui.chat.context import ChatPage
@@ -33,6 +34,20 @@ def render(message: Message, page: ChatPage | None = None, conversation: Convers
             actions.row(page, conversation, message)
 
 
+def history(page: ChatPage, conversation: Conversation, shown: Sequence[Message]) -> None:
+    """The messages `shown` of a saved `conversation`, under "Show older messages" where it has earlier ones."""
+    if conversation.earlier:
+        st.button(
+            f"Show older messages ({conversation.earlier:,} more)",
+            key="chat_older",
+            icon=":material/expand_less:",
+            type="tertiary",
+            on_click=page.session.show_older,
+        )
+    for message in shown:
+        render(message, page, conversation)
+
+
 def details(message: Message) -> None:
     """What follows a message's text: that it was stopped, its error (and where to fix it), model and usage."""
     if message.interrupted and not message.content and not message.error:
@@ -50,8 +65,10 @@ def closing(
     history: list[Message],
     regenerate: bool = True,
     places: Sequence[DeltaGenerator] = (),
+    earlier: ConversationUsage | None = None,
 ) -> None:
-    """Under the last message: Regenerate (after a reply) and the chat's totals (in `places`, if given)."""
+    """Under the last message: Regenerate (after a reply) and the chat's totals (in `places`, if given), `earlier`
+    those of the messages before `history` (a long chat's older ones, not drawn)."""
     regenerate_place, totals_place = places or (st, st)
     if regenerate and history and history[-1].role == "assistant":
         regenerate_place.button(
@@ -62,4 +79,4 @@ def closing(
             args=("regenerate",),
         )
     if history:
-        totals_place.caption(describe_usage(Conversation(messages=history).usage()))
+        totals_place.caption(describe_usage(Conversation(messages=history, earlier_usage=earlier).usage()))

@@ -143,8 +143,7 @@ def stream(page: ChatPage, turn: Turn, prompt: Prompt | str | None, history: lis
             settings_form(page, conversation)
             if conversation.id is not None and history:  # the menu's place, kept while the reply streams
                 menu.stand_in(conversation)
-            for message in history:
-                messages.render(message, page, conversation)
+            messages.history(page, conversation, history)
             if prompt:  # saved by now, with its files: the conversation's last message
                 messages.render(conversation.messages[-1], page, conversation)
         chat_list(page)

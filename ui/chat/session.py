@@ -12,6 +12,7 @@ import streamlit as st
 from core.accounts.users import UserPublic
 from core.chat.compare import Comparison
 from core.chat.conversations import Conversation, ConversationNotFound
+from core.chat.paging import PAGE_SIZE, above
 from core.services import Services
 
 
@@ -28,6 +29,7 @@ class ChatSession:
 
     user_id: int
     conversation_id: int | None = None  # the saved conversation open; None: the draft (a new chat)
+    older: int = 0  # messages drawn above its last page (each "Show older messages" adds a page; 0 when opened)
     draft: Conversation | None = None  # the new chat, until its first message is saved
     model: str | None = None  # the picker's choice, remembered (widget values are dropped on leaving the page)
     typed_model: str | None = None  # the last ID typed that is none of the catalog's, kept in the picker's list
@@ -64,7 +66,7 @@ class ChatSession:
             self.open(self.draft.id)
         if self.conversation_id is not None:
             try:
-                return services.conversations.get(self.user_id, self.conversation_id)
+                return self._shown(services, self.conversation_id)
             except ConversationNotFound as gone:
                 self.notify(str(gone))
                 self.conversation_id = None
@@ -72,9 +74,21 @@ class ChatSession:
             self.draft = Conversation(settings=services.chat_defaults.get(self.user_id))
         return self.draft
 
+    def _shown(self, services: Services, conversation_id: int) -> Conversation:
+        """The saved conversation's last page (core/chat/paging.py), under the `older` messages asked for."""
+        last = services.conversations.page(self.user_id, conversation_id)
+        if not self.older or not last.earlier:
+            return last
+        first = last.messages[0].id
+        return above(services.conversations.page(self.user_id, conversation_id, first, self.older), last)
+
+    def show_older(self) -> None:
+        """Button callback: draw the page before the messages shown, above them."""
+        self.older += PAGE_SIZE
+
     def open(self, conversation_id: int | None) -> None:
-        """Switch to a saved conversation (None: a new chat); also a button callback."""
-        self.conversation_id = conversation_id
+        """Switch to a saved conversation (None: a new chat), its last page shown; also a button callback."""
+        self.conversation_id, self.older = conversation_id, 0
         self.confirm_delete = None
         self.draft = None
         self.asked_model = None
