@@ -11,11 +11,11 @@ from core.chat.paging import PAGE_SIZE
 from core.services import Services
 from tests.helpers import chat_page, open_page, page_text, shown_messages, signed_in
 
-SIZE = 120
+SIZE = 2 * PAGE_SIZE + PAGE_SIZE // 2  # two full pages and a shorter first one
 
 
 def seeded(services: Services, user: UserPublic) -> int:
-    """A saved chat of `SIZE` messages "message 0" … "message 119", questions and replies taking turns."""
+    """A saved chat of `SIZE` messages "message 0", "message 1", …, questions and replies taking turns."""
     messages = [
         Message("user" if n % 2 == 0 else "assistant", f"message {n}", model=None if n % 2 == 0 else "openai/gpt-4o")
         for n in range(SIZE)
@@ -45,7 +45,7 @@ def test_a_long_chat_shows_its_last_page_and_the_older_ones_on_demand(services: 
     at = click(chat_page(), f"chat_open:{chat_id}")
     assert shown(at) == [f"message {n}" for n in range(SIZE - PAGE_SIZE, SIZE)]
     assert older_button(at) == f"Show older messages ({SIZE - PAGE_SIZE} more)"
-    assert "This chat: 60 replies" in page_text(at), "the totals are the whole chat's"
+    assert f"This chat: {SIZE // 2} replies" in page_text(at), "the totals are the whole chat's"
 
     click(at, "chat_older")
     assert shown(at) == [f"message {n}" for n in range(SIZE - 2 * PAGE_SIZE, SIZE)], "the page before, above"

@@ -45,21 +45,25 @@ def done(turn: Turn) -> Message:
     return turn.finish()
 
 
+LIMIT = 50  # pages of 50: 120 messages are two full pages and a shorter first one
+
+
 def test_a_chat_opens_on_its_last_page_and_pages_back_to_its_first_message(
     services: Services, alice: UserPublic
 ) -> None:
     chat_id = long_chat(services, alice)
     store = services.conversations
-    last = store.page(alice.id, chat_id)
-    assert contents(last) == [f"m{n}" for n in range(120 - PAGE_SIZE, 120)]
-    assert len(last.messages) == PAGE_SIZE
-    assert last.earlier == 120 - PAGE_SIZE
-    before = store.page(alice.id, chat_id, before=last.messages[0].id)
-    assert contents(before) == [f"m{n}" for n in range(120 - 2 * PAGE_SIZE, 120 - PAGE_SIZE)]
-    assert before.earlier == 120 - 2 * PAGE_SIZE
-    first = store.page(alice.id, chat_id, before=before.messages[0].id)
-    assert contents(first) == [f"m{n}" if n != 5 else "" for n in range(120 - 2 * PAGE_SIZE)] and first.earlier == 0
-    assert store.page(alice.id, chat_id, before=first.messages[0].id).messages == [], "nothing before the first"
+    last = store.page(alice.id, chat_id, limit=LIMIT)
+    assert contents(last) == [f"m{n}" for n in range(120 - LIMIT, 120)]
+    assert len(last.messages) == LIMIT
+    assert last.earlier == 120 - LIMIT
+    before = store.page(alice.id, chat_id, before=last.messages[0].id, limit=LIMIT)
+    assert contents(before) == [f"m{n}" for n in range(120 - 2 * LIMIT, 120 - LIMIT)]
+    assert before.earlier == 120 - 2 * LIMIT
+    first = store.page(alice.id, chat_id, before=before.messages[0].id, limit=LIMIT)
+    assert contents(first) == [f"m{n}" if n != 5 else "" for n in range(120 - 2 * LIMIT)] and first.earlier == 0
+    nothing = store.page(alice.id, chat_id, before=first.messages[0].id, limit=LIMIT)
+    assert nothing.messages == [], "nothing before the first"
     shown = above(first, above(before, last))
     assert shown.messages == store.get(alice.id, chat_id).messages and shown.earlier == 0
 

@@ -21,7 +21,7 @@ from core.chat.versions import shown_path, turns_of
 from core.db.engine import session
 from core.db.tables import ChatMessage
 
-PAGE_SIZE = 50  # messages drawn when a chat opens, and added by each "Show older messages"
+PAGE_SIZE = 20  # messages drawn when a chat opens, and added by each "Show older messages"
 
 
 class PagedConversationStore(ConversationStore):
