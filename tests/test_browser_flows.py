@@ -136,12 +136,7 @@ def test_a_gated_model_is_refused_in_the_guides_words_until_access_is_granted(
         sign_in(page)
         expect(page.get_by_text(SIGNED_IN)).to_be_visible()
         settle(page)
-        save_in_card(page, "Hugging Face", {"Read token": READER})
-        expect(page.get_by_text(f"Hugging Face · valid …{READER[-4:]}", exact=True)).to_be_visible()
-
-        page.get_by_role("link", name="Models", exact=True).click()
-        settle(page)
-        check(page, LLAMA_3.repo_id)
+        saved_then_checked(page, READER, LLAMA_3.repo_id)
         expect(page.get_by_text(GATED_MESSAGE, exact=True)).to_be_visible()
         expect(page.get_by_role("link", name=f"Open {LLAMA_3.repo_id} on Hugging Face")).to_be_visible()
         expect(page.locator(".st-key-local_download")).to_have_count(0)  # no Download button for a refused model
@@ -154,19 +149,27 @@ def test_a_gated_model_is_refused_in_the_guides_words_until_access_is_granted(
         settle(page)
         card(page, "Hugging Face").get_by_role("button", name="Replace", exact=True).click()
         settle(page)
-        save_in_card(page, "Hugging Face", {"Read token": GRANTED})
-        expect(page.get_by_text(f"Hugging Face · valid …{GRANTED[-4:]}", exact=True)).to_be_visible()
-        page.get_by_role("link", name="Models", exact=True).click()
-        settle(page)
-        check(page, LLAMA_3.repo_id)
+        saved_then_checked(page, GRANTED, LLAMA_3.repo_id)
         expect(page.get_by_text("You may download")).to_be_visible()
         expect(page.locator(".st-key-local_download").get_by_role("button")).to_be_visible()
         expect(page.get_by_text(GATED_MESSAGE, exact=True)).to_have_count(0)
         shoot(page, "flows-gated-granted", at=page.locator(".st-key-local_download"))
 
 
+def saved_then_checked(page, token: str, repo_id: str) -> None:
+    """Profile's Hugging Face card: save `token` (tested as valid), then Models → Local models: check `repo_id`."""
+    from playwright.sync_api import expect
+
+    save_in_card(page, "Hugging Face", {"Read token": token})
+    expect(page.get_by_text(f"Hugging Face · valid …{token[-4:]}", exact=True)).to_be_visible()
+    page.get_by_role("link", name="Models", exact=True).click()
+    settle(page)
+    check(page, repo_id)
+
+
 def check(page, repo_id: str) -> None:
     """Models → Local models: pick `repo_id` in the Model box and press Check."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
     expect(page.get_by_text("Local models", exact=True).first).to_be_visible()
@@ -177,7 +180,7 @@ def check(page, repo_id: str) -> None:
         try:
             option.wait_for(timeout=3000)
             break
-        except Exception:
+        except PlaywrightTimeout:
             page.keyboard.press("Escape")
     option.click()
     page.get_by_role("button", name="Check", exact=True).click()
