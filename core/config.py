@@ -20,6 +20,8 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 KIB, MIB = 1024, 1024 * 1024
+DEFAULT_PASSWORD_ROUNDS = 12
+MIN_PASSWORD_ROUNDS, MAX_PASSWORD_ROUNDS = 4, 20  # bcrypt's floor; 2^20 rounds take minutes a check
 API_BASE = "_API_BASE"
 
 
@@ -50,6 +52,9 @@ class Settings:
     token_key: str | None = field(default=None, repr=False)
     api_rate_limit: int = 60  # requests per minute per API token
     cookie_expiry_days: float = 1.0
+    # bcrypt's cost factor for new password hashes (2^n rounds). 12 takes ~0.3 s per hash or check on a small
+    # server; below 10 only for test suites, which sign in thousands of times (a stored hash keeps its own cost).
+    password_rounds: int = DEFAULT_PASSWORD_ROUNDS
     allow_signup: bool = False
     allow_endpoints: tuple[str, ...] = ()
     # Every `<PROVIDER>_API_BASE` variable set: which provider reads which is the provider registry's business.
@@ -134,6 +139,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         token_key=get("APP_TOKEN_KEY"),
         api_rate_limit=max(1, number("APP_API_RATE_LIMIT", "60", int)),
         cookie_expiry_days=number("APP_COOKIE_EXPIRY_DAYS", "1"),
+        password_rounds=_password_rounds(number("APP_PASSWORD_ROUNDS", str(DEFAULT_PASSWORD_ROUNDS), int)),
         allow_signup=text("APP_ALLOW_SIGNUP", "").lower() in TRUE_WORDS,
         allow_endpoints=_split_list(get("APP_ALLOW_ENDPOINTS")),
         api_bases=tuple(
@@ -156,6 +162,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             max_text_chars=max(1, number("APP_ATTACH_MAX_TEXT_CHARS", "400000", int)),
         ),
     )
+
+
+def _password_rounds(rounds: int) -> int:
+    if not MIN_PASSWORD_ROUNDS <= rounds <= MAX_PASSWORD_ROUNDS:
+        raise StartupError(
+            f"APP_PASSWORD_ROUNDS must be between {MIN_PASSWORD_ROUNDS} and {MAX_PASSWORD_ROUNDS} (bcrypt's cost "
+            f"factor; 12 unless you know better), not {rounds}."
+        )
+    return rounds
 
 
 def strip_server_keys(names: Iterable[str], environ: MutableMapping[str, str] | None = None) -> list[str]:

@@ -38,6 +38,7 @@ from core.security.keys import load_key_ring, load_token_key
 from core.security.redaction import use_key_shapes
 from core.security.shared import SharedSecret, require_shared_secrets
 
+WEAK_PASSWORD_ROUNDS = 10
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +84,12 @@ def open_services(settings: Settings, also_shared: Iterable[SharedSecret] = ()) 
     engine = make_engine(settings.database_url, PoolSize(settings.db_pool_size, settings.db_max_overflow))
     for warning in check_master_key(engine, key_ring):
         log.warning(warning)
-    users, throttle = UserStore(engine), SignInThrottle(engine)
+    if settings.password_rounds < WEAK_PASSWORD_ROUNDS:
+        log.warning(
+            "APP_PASSWORD_ROUNDS=%d makes password hashes cheap to guess: keep 12 outside test suites.",
+            settings.password_rounds,
+        )
+    users, throttle = UserStore(engine, settings.password_rounds), SignInThrottle(engine)
     sessions = SessionStore(engine, lifetime=timedelta(days=settings.cookie_expiry_days))
     credentials = CredentialStore(engine, key_ring, settings.allow_endpoints)
     listings, deployments = ListingStore(engine), DeploymentStore(engine)

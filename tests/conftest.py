@@ -14,6 +14,9 @@ os.environ["HF_HUB_OFFLINE"] = "0"
 # A test on PostgreSQL is a team deployment, where the app refuses to start without the cookie secret replicas
 # share (core/security/shared.py). Streamlit reads it once, when it first parses its config: set before any import.
 os.environ["STREAMLIT_SERVER_COOKIE_SECRET"] = secrets.token_hex(32)
+# bcrypt's cheapest cost for the suite's thousands of accounts and sign-ins (a hash or check at the default 12 takes
+# ~0.3 s here); the servers the tests start inherit it. tests/test_signin.py checks the default and the cost.
+os.environ["APP_PASSWORD_ROUNDS"] = "4"
 
 from core.accounts.users import UserPublic
 from core.config import load_settings

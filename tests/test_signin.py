@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from pathlib import Path
 
-import bcrypt
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.service import DISABLED, WRONG, SignInRefused
-from core.accounts.users import MAX_PASSWORD_BYTES, UserPublic
-from core.services import Services
+from core.accounts.users import MAX_PASSWORD_BYTES, UserPublic, UserStore
+from core.config import DEFAULT_PASSWORD_ROUNDS, load_settings
+from core.errors import StartupError
+from core.services import Services, open_services
 from tests.fakes.providers import DEFAULT_KEYS
 from tests.helpers import PASSWORD, open_page, page_text, signed_in
 
@@ -164,20 +166,47 @@ def test_overlong_names_and_emails_are_refused(services: Services, field: str, v
         services.users.add("carol", values["name"], values["email"], PASSWORD)
 
 
-def test_a_name_without_an_account_costs_the_same_password_check(services: Services, alice: UserPublic) -> None:
-    """Both answers run one bcrypt check at the account's cost; measured as CPU time of this thread (bcrypt does
-    the work on it), interleaved, so another process's load does not tilt one side."""
-    known_hash = services.users._engine.connect().exec_driver_sql("SELECT password_hash FROM user").scalar_one()
-    assert bcrypt.gensalt().decode()[:7] == known_hash[:7], "the same bcrypt cost factor as new hashes"
+def test_a_name_without_an_account_costs_the_same_password_check(services: Services) -> None:
+    """Both answers run one bcrypt check at the cost of new hashes (the default's, not the suite's cheap one);
+    measured as CPU time of this thread (bcrypt does the work on it), interleaved, so another process's load does not
+    tilt one side."""
+    users = UserStore(services.engine, DEFAULT_PASSWORD_ROUNDS)
+    users.add("carol", "Carol Example", "carol@example.com", PASSWORD)
+    known_hash = services.engine.connect().exec_driver_sql("SELECT password_hash FROM user").scalar_one()
+    assert known_hash.startswith(f"$2b${DEFAULT_PASSWORD_ROUNDS}$"), "hashed at the store's cost factor"
 
     def cpu_seconds(username: str) -> float:
         start = time.thread_time()
-        assert services.users.verify(username, "wrong password").user is None
+        assert users.verify(username, "wrong password").user is None
         return time.thread_time() - start
 
     known, unknown = [], []
     for _ in range(5):
-        known.append(cpu_seconds("alice"))
+        known.append(cpu_seconds("carol"))
         unknown.append(cpu_seconds("nobody-by-this-name"))
     ratio = statistics.median(unknown) / statistics.median(known)
     assert 0.9 < ratio < 1.1, f"unknown/known CPU time {ratio:.2f}"
+
+
+def test_passwords_are_hashed_at_bcrypts_cost_12_unless_the_deployment_says_otherwise(tmp_path: Path) -> None:
+    assert load_settings({"APP_DATA_DIR": str(tmp_path)}).password_rounds == DEFAULT_PASSWORD_ROUNDS == 12
+    assert load_settings({"APP_DATA_DIR": str(tmp_path), "APP_PASSWORD_ROUNDS": "13"}).password_rounds == 13
+    for wrong in ("3", "21", "twelve"):
+        with pytest.raises(StartupError, match="APP_PASSWORD_ROUNDS"):
+            load_settings({"APP_DATA_DIR": str(tmp_path), "APP_PASSWORD_ROUNDS": wrong})
+
+
+def test_a_hash_keeps_its_own_cost_when_the_setting_changes(services: Services, alice: UserPublic) -> None:
+    """Accounts made under one cost factor still sign in under another: bcrypt reads the cost from the hash."""
+    stronger = UserStore(services.engine, 5)
+    assert stronger.verify("alice", PASSWORD).user == alice
+    stronger.set_password("alice", "a new password")
+    hashed = services.engine.connect().exec_driver_sql("SELECT password_hash FROM user").scalar_one()
+    assert hashed.startswith("$2b$05$")
+    assert services.users.verify("alice", "a new password").user == alice
+
+
+def test_a_cheap_cost_factor_is_warned_about_at_start(env: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        open_services(load_settings()).engine.dispose()
+    assert "APP_PASSWORD_ROUNDS=4 makes password hashes cheap to guess" in caplog.text

@@ -56,22 +56,21 @@ def _public(row) -> UserPublic:
     return UserPublic(row.id, row.username, row.name, row.email, disabled=row.disabled_at is not None)
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+def hash_password(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
 
 
 _dummy_lock = threading.Lock()
-_dummy_hash: bytes | None = None
+_dummy_hashes: dict[int, bytes] = {}
 
 
-def _dummy() -> bytes:
-    """A hash of a random password at the same cost as real ones, checked for names without an account so that
-    both answers take the same time (made once per process)."""
-    global _dummy_hash
+def _dummy(rounds: int) -> bytes:
+    """A hash of a random password at the cost of new ones, checked for names without an account so that both
+    answers take the same time (made once per process and cost)."""
     with _dummy_lock:
-        if _dummy_hash is None:
-            _dummy_hash = bcrypt.hashpw(bcrypt.gensalt(), bcrypt.gensalt())
-        return _dummy_hash
+        if rounds not in _dummy_hashes:
+            _dummy_hashes[rounds] = bcrypt.hashpw(bcrypt.gensalt(), bcrypt.gensalt(rounds))
+        return _dummy_hashes[rounds]
 
 
 def _matches(password: str, stored: bytes) -> bool:
@@ -104,8 +103,9 @@ def clean_password(password: str | None, field: str = "password") -> str:
 
 
 class UserStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, rounds: int) -> None:
         self._engine = engine
+        self._rounds = rounds  # bcrypt's cost factor for new hashes (APP_PASSWORD_ROUNDS)
 
     def add(self, username: str, name: str, email: str, password: str) -> UserPublic:
         """Create an account; InvalidInput when a value is refused or the name is taken."""
@@ -117,7 +117,7 @@ class UserStore:
             raise InvalidInput(f"The full name must be one line of at most {MAX_NAME_CHARS} characters.", "name")
         if len(email) > MAX_EMAIL_CHARS or not EMAIL_PATTERN.match(email):
             raise InvalidInput("The email address does not look valid.", "email")
-        row = User(username=username, name=name, email=email, password_hash=hash_password(clean_password(password)))
+        row = User(username=username, name=name, email=email, password_hash=self._hash(password))
         with session(self._engine) as db:
             db.add(row)
             try:
@@ -125,6 +125,9 @@ class UserStore:
             except IntegrityError:
                 raise InvalidInput(f"The user name {username!r} is already taken.", "username") from None
             return _public(row)
+
+    def _hash(self, password: str) -> str:
+        return hash_password(clean_password(password), self._rounds)
 
     def get(self, username: str | None) -> UserPublic | None:
         """The account by user name (disabled ones too, marked); one plain SELECT of its public columns."""
@@ -152,7 +155,7 @@ class UserStore:
                 select(*_PUBLIC_COLUMNS, col(User.password_hash)).where(col(User.username) == name)
             ).first()
         if row is None:
-            _matches(password or "", _dummy())
+            _matches(password or "", _dummy(self._rounds))
             return Verified(PasswordCheck.WRONG)
         if not _matches(password or "", row.password_hash.encode()):
             return Verified(PasswordCheck.WRONG)
@@ -161,7 +164,7 @@ class UserStore:
 
     def set_password(self, username: str, password: str) -> UserPublic:
         """Replace a password (the admin's reset, or a change the user proved with the old one)."""
-        hashed = hash_password(clean_password(password))
+        hashed = self._hash(password)
         with self._engine.begin() as connection:
             changed = connection.execute(
                 update(User)
