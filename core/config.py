@@ -64,6 +64,8 @@ class Settings:
     first_token_timeout: float = 30.0
     max_retries: int = 2
     retry_max_wait: float = 5.0
+    # Read the replies of providers that stream OpenAI's SSE straight off the wire (core/providers/sse.py).
+    lean_streams: bool = True
     hf_endpoint: str | None = None
     models_file: Path | None = None
     # Downloaded local models, one folder per repo (`<local_models_dir>/<owner>/<name>`), and how many stay loaded.
@@ -149,6 +151,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         first_token_timeout=number("APP_FIRST_TOKEN_TIMEOUT", "30"),
         max_retries=number("APP_MAX_RETRIES", "2", int),
         retry_max_wait=number("APP_RETRY_MAX_WAIT", "5"),
+        lean_streams=text("APP_LEAN_STREAMS", "true").lower() in TRUE_WORDS,
         hf_endpoint=get("HF_ENDPOINT"),
         models_file=_project_path(models_file) if models_file else None,
         local_models_dir=_project_path(local_models_dir) if local_models_dir else None,

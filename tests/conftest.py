@@ -76,6 +76,13 @@ def database_url(backend: str, request: pytest.FixtureRequest) -> str | None:
     return None
 
 
+@pytest.fixture
+def stream_path(request: pytest.FixtureRequest) -> str | None:
+    """How a reply's stream is read: "litellm" (litellm's own stream) or "lean" (core/providers/sse.py, for the
+    providers that stream OpenAI's SSE) when a test is parametrized over `STREAM_PATHS`; None: the app's default."""
+    return getattr(request, "param", None)
+
+
 @pytest.fixture(scope="session")
 def fake() -> Iterator[FakeProviders]:
     with FakeProviders() as providers:
@@ -90,7 +97,12 @@ def hub() -> Iterator[FakeHub]:
 
 @pytest.fixture
 def env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeProviders, hub: FakeHub, database_url: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeProviders,
+    hub: FakeHub,
+    database_url: str | None,
+    stream_path: str | None,
 ) -> Path:
     """Settings for one test: its own data folder and master key, providers routed to the fakes."""
     fake.reset()
@@ -109,6 +121,10 @@ def env(
     else:
         monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("APP_ALLOW_SIGNUP", raising=False)
+    if stream_path is None:
+        monkeypatch.delenv("APP_LEAN_STREAMS", raising=False)
+    else:
+        monkeypatch.setenv("APP_LEAN_STREAMS", "true" if stream_path == "lean" else "false")
     for provider, variable in base_url_variables().items():
         monkeypatch.setenv(variable, fake.base(provider))
     for variable in server_key_variables():

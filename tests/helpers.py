@@ -17,16 +17,32 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.accounts.users import UserPublic
 from core.chat.conversations import Conversation
+from core.providers.registry import get_provider
 from core.services import Services
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, Recorded
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parent.parent
 OPENAI_KEY = "sk-test-openai-valid"
+
+
+STREAM_PATHS = ("litellm", "lean")
+
+
+def on_both_paths(cases: list[tuple[str, ...]]) -> list[Any]:
+    """`(model_ref, provider, ...)` cases, each on litellm's stream and, for a provider that streams OpenAI's SSE,
+    on the lean one too; the last value of each is the `stream_path` (parametrized `indirect=["stream_path"]`)."""
+    return [
+        pytest.param(*case, path, id=f"{'-'.join(case)}-{path}")
+        for case in cases
+        for path in STREAM_PATHS
+        if path == "litellm" or get_provider(case[1]).openai_stream
+    ]
 
 
 def signed_in(username: str = "alice") -> AppTest:

@@ -30,7 +30,9 @@ from core.services import Services, open_services
 from tests.fakes.pausing import STORY, PausingOpenAI
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders, count_tokens
 from tests.helpers import (
+    STREAM_PATHS,
     chat_posts,
+    on_both_paths,
     reachable_strings,
     save_key,
     system_prompts_and_limits,
@@ -54,6 +56,8 @@ CASES = [
     ("xai/grok-2", "xai", "grok-2"),
     ("azure/my-gpt4o", "azure", "my-gpt4o"),
 ]
+# The same cases, each on litellm's stream and, where the provider streams OpenAI's SSE, on the lean one.
+BOTH = on_both_paths(CASES)
 
 
 def send(
@@ -90,7 +94,7 @@ def keyed(services: Services, fake: FakeProviders, alice: UserPublic, bob: UserP
     return services
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_reply_streams_with_the_users_own_key(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
@@ -163,7 +167,7 @@ def test_unknown_model_refs_are_refused(
     assert chat_posts(fake) == []
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_rejected_key_says_where_to_fix_it(
     services: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
@@ -177,14 +181,17 @@ def test_rejected_key_says_where_to_fix_it(
 
 
 @pytest.mark.parametrize(
-    ("model_ref", "provider"),
-    [
-        ("openai/gpt-9", "openai"),
-        ("anthropic/claude-0", "anthropic"),
-        ("gemini/gemini-0", "gemini"),
-        ("xai/grok-0", "xai"),
-        ("azure/no-such-deployment", "azure"),
-    ],
+    ("model_ref", "provider", "stream_path"),
+    on_both_paths(
+        [
+            ("openai/gpt-9", "openai"),
+            ("anthropic/claude-0", "anthropic"),
+            ("gemini/gemini-0", "gemini"),
+            ("xai/grok-0", "xai"),
+            ("azure/no-such-deployment", "azure"),
+        ]
+    ),
+    indirect=["stream_path"],
 )
 def test_unknown_model_at_the_provider(keyed: Services, alice: UserPublic, model_ref: str, provider: str) -> None:
     reply = ask(keyed, alice, model_ref)
@@ -200,7 +207,7 @@ def test_unknown_model_at_the_provider(keyed: Services, alice: UserPublic, model
         ("forbidden", ProviderErrorKind.NO_ACCESS),
     ],
 )
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_provider_failures_are_explained(
     keyed: Services,
     fake: FakeProviders,
@@ -218,7 +225,7 @@ def test_provider_failures_are_explained(
         assert "wait 2 s" in str(reply.error)
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_a_cut_stream_keeps_the_partial_reply(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
@@ -238,6 +245,7 @@ def test_a_cut_stream_keeps_the_partial_reply(
     ]
 
 
+@pytest.mark.parametrize("stream_path", STREAM_PATHS, indirect=True)
 def test_a_hanging_provider_times_out(
     keyed: Services, fake: FakeProviders, alice: UserPublic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -247,6 +255,7 @@ def test_a_hanging_provider_times_out(
     assert reply.error is not None and reply.error.kind is ProviderErrorKind.TIMEOUT
 
 
+@pytest.mark.parametrize("stream_path", STREAM_PATHS, indirect=True)
 def test_logs_of_a_failed_call_hold_no_key(
     services: Services, fake: FakeProviders, alice: UserPublic, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -266,7 +275,7 @@ def test_logs_of_a_failed_call_hold_no_key(
     assert "[redacted]" in caplog.text
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_an_unreachable_provider_is_named_as_such(
     keyed: Services, alice: UserPublic, monkeypatch: pytest.MonkeyPatch, model_ref: str, provider: str, wire_model: str
 ) -> None:
@@ -294,7 +303,7 @@ def pausing(monkeypatch: pytest.MonkeyPatch, env: Any) -> Iterator[PausingOpenAI
         yield server
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_a_chats_settings_reach_every_provider(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
@@ -311,7 +320,7 @@ def test_no_temperature_leaves_the_providers_default(keyed: Services, fake: Fake
     assert "temperature" not in chat_posts(fake)[-1].body
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_usage_and_cost_of_a_reply(
     keyed: Services, fake: FakeProviders, alice: UserPublic, model_ref: str, provider: str, wire_model: str
 ) -> None:
@@ -344,7 +353,7 @@ def test_a_model_that_runs_here_costs_nothing() -> None:
     assert price(target, 12, 30) == 0.0
 
 
-@pytest.mark.parametrize(("model_ref", "provider", "wire_model"), CASES)
+@pytest.mark.parametrize(("model_ref", "provider", "wire_model", "stream_path"), BOTH, indirect=["stream_path"])
 def test_a_rate_limit_is_retried_with_backoff_then_answered(
     keyed: Services,
     fake: FakeProviders,
@@ -374,6 +383,7 @@ def test_rate_limit_retries_are_bounded_then_explained_with_the_wait(
     assert len(chat_posts(fake)) == 3
 
 
+@pytest.mark.parametrize("stream_path", STREAM_PATHS, indirect=True)
 @pytest.mark.parametrize(
     ("failure", "attempts"), [("server_error", 2), ("forbidden", 1), ("cut_stream", 1), ("rate_limit", 2)]
 )
@@ -445,6 +455,7 @@ def test_a_quiet_stream_gives_the_page_its_idle_calls() -> None:
     assert calls and batches == [(0, "late")]
 
 
+@pytest.mark.parametrize("stream_path", STREAM_PATHS, indirect=True)
 def test_stop_keeps_what_arrived(services: Services, alice: UserPublic, pausing: PausingOpenAI) -> None:
     services = open_services(load_settings())
     services.credentials.save(alice.id, "openai", {"api_key": pausing.key})

@@ -25,6 +25,7 @@ from core.providers.registry import base_url_variables, get_provider
 from core.services import Services, open_services
 from tests.fakes.hub import GATED_REPO, OPEN_REPO, FakeHub
 from tests.fakes.providers import DEFAULT_KEYS, FakeProviders
+from tests.helpers import STREAM_PATHS
 
 HF_TOKEN = "hf_test_reader_token"
 WRONG = {"openai": "sk-wrong-key-0000", "anthropic": "sk-ant-wrong-0000", "azure": "azure-wrong-0000"}
@@ -402,3 +403,23 @@ def test_a_bad_request_says_what_the_call_can_change() -> None:
     assert str(failures.explain(bad, azure, failures.PROBE, "my-embedder")) == (
         "Azure OpenAI refused the request for my-embedder (HTTP 400). Check the ID, and that it is a chat model."
     )
+
+
+@pytest.mark.parametrize(
+    ("failure", "stream_path"),
+    [(failure, path) for failure in CHAT for path in STREAM_PATHS],
+    indirect=["stream_path"],
+)
+def test_a_chats_failure_is_one_kind_and_one_message_on_both_stream_paths(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeProviders,
+    hub: FakeHub,
+    closed_url: str,
+    failure: str,
+    stream_path: str,
+) -> None:
+    """OpenAI's replies stream on the lean path by default: litellm's own stream must word each failure alike."""
+    world = world_for("chat", failure, monkeypatch, fake, hub, closed_url)
+    assert world.services.settings.lean_streams is (stream_path == "lean")
+    assert chat(world) == Outcome(*CHAT[failure])

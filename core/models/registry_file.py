@@ -191,6 +191,7 @@ def _server_spec(name: str, section: Mapping[str, Any], where: str) -> ProviderS
         key_variable=key_variable,
         listing_adds=models == LIST_THEM,
         litellm_model_map=False,
+        openai_stream=True,  # OpenAI's protocol, so its stream too
     )
 
 

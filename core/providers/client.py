@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from core.config import Settings, server_key
+from core.providers import sse
 from core.providers.endpoints import validate_endpoint
 from core.providers.registry import ProviderSpec
 from core.security.redaction import mask_everywhere, secrets_in_use
@@ -76,12 +77,15 @@ def litellm() -> ModuleType:
 
 
 def _no_redirects() -> None:
-    """One shared HTTP client that never follows a redirect, for the SDK-based and the other providers."""
+    """One shared HTTP client that never follows a redirect, for the SDK-based and the other providers; it hands
+    each response to the lean stream's capture (a no-op unless a call on this thread is being captured)."""
     global _handler
     import litellm as module  # imported by `litellm()` already, after the offline flags
     from litellm.llms.custom_httpx.http_handler import HTTPHandler
 
     _handler = HTTPHandler(follow_redirects=False)
+    hooks = _handler.client.event_hooks
+    _handler.client.event_hooks = {**hooks, "response": [*hooks.get("response", []), sse.record]}
     module.client_session = _handler.client
 
 
@@ -168,12 +172,22 @@ def _completion(spec: ProviderSpec, settings: Settings, request: ChatRequest) ->
 def stream_chat(
     spec: ProviderSpec, values: Mapping[str, str], settings: Settings, request: ChatRequest
 ) -> Generator[Any, None, None]:
-    """Stream a chat completion with the credential's `values`, its usage in the last chunk; litellm's chunks."""
+    """Stream a chat completion with the credential's `values`, its usage in the last chunk: litellm's chunks, or
+    for a provider that streams OpenAI's SSE (`openai_stream`) the lean stream's (core/providers/sse.py), unless
+    APP_LEAN_STREAMS turned it off. litellm makes the call either way."""
     arguments = call_arguments(spec, values, settings)
+    options = {"stream": True, "stream_options": {"include_usage": True}, **_completion(spec, settings, request)}
     with secrets_in_use(secrets_of(spec, values)):
-        yield from litellm().completion(
-            stream=True, stream_options={"include_usage": True}, **_completion(spec, settings, request), **arguments
-        )
+        if not (spec.openai_stream and settings.lean_streams):
+            yield from litellm().completion(**options, **arguments)
+            return
+        with sse.captured() as responses:
+            stream = litellm().completion(**options, **arguments)
+        response = responses[-1] if responses else None
+        if response is None or not sse.readable(response):  # e.g. a stream litellm fakes from a whole reply
+            yield from stream
+            return
+        yield from sse.read(response, stream, litellm())
 
 
 def complete(spec: ProviderSpec, values: Mapping[str, str], settings: Settings, request: ChatRequest) -> Any:

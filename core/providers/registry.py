@@ -57,6 +57,9 @@ class ProviderSpec:
     `listing_adds` False means a listing only checks the models configured for it and adds none;
     `litellm_model_map` False means litellm's map cannot describe its models (a team's server may serve a model
     named like OpenAI's that is not OpenAI's): no price, context window or kind is taken from it.
+
+    `openai_stream` marks a provider whose replies stream as OpenAI's chat-completion SSE: once litellm has made the
+    call, the app reads the stream itself (core/providers/sse.py), for a fraction of litellm's CPU per token.
     """
 
     id: str
@@ -81,6 +84,7 @@ class ProviderSpec:
     key_variable: str | None = None
     listing_adds: bool = True
     litellm_model_map: bool = True
+    openai_stream: bool = False
 
     @property
     def chat_capable(self) -> bool:
@@ -121,6 +125,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         base_url_variable="OPENAI_API_BASE",
         server_key_variables=("OPENAI_API_KEY",),
         key_shape=r"sk-[A-Za-z0-9_-]{8,}",
+        openai_stream=True,
     ),
     ProviderSpec(
         id="anthropic",
@@ -175,6 +180,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
         base_url_variable="XAI_API_BASE",
         server_key_variables=("XAI_API_KEY",),
         key_shape=r"xai-[A-Za-z0-9_-]{8,}",
+        openai_stream=True,
     ),
     ProviderSpec(
         id="azure",
@@ -214,6 +220,7 @@ PROVIDERS: tuple[ProviderSpec, ...] = (
             "this card: each is then offered in the Chat picker and on **Models** as `azure/<deployment-name>`."
         ),
         server_key_variables=("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
+        openai_stream=True,
     ),
     ProviderSpec(
         id="huggingface",
