@@ -16,7 +16,7 @@ import json
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import httpx
 import openai
@@ -96,7 +96,8 @@ def _error(payload: dict[str, Any], response: httpx.Response) -> openai.APIError
     message = error.get("message") if isinstance(error, dict) else None
     if not message or not isinstance(message, str):
         message = "An error occurred during streaming"
-    return openai.APIError(message=message, request=response.request, body=error)
+    # The SDK types its request as its own httpx fork's; it only keeps it on the error.
+    return openai.APIError(message=message, request=cast(Any, response.request), body=error)
 
 
 def _chunks(response: httpx.Response, litellm: Any) -> Iterator[Chunk]:
