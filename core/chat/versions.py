@@ -77,7 +77,7 @@ def active_path(nodes: Sequence[N]) -> tuple[list[N], dict[int, Versions]]:
     return path, versions
 
 
-def _shown_child(conversation_id: int, parent_id: ColumnElement[int] | None) -> ScalarSelect[int]:
+def shown_child(conversation_id: int | ColumnElement[int], parent_id: ColumnElement[int] | None) -> ScalarSelect[int]:
     """The version of the turn following `parent_id` (None: the chat's first) that `active_path` shows: the newest
     active one, else the newest."""
     turn = col(ChatMessage.parent_id).is_(None) if parent_id is None else col(ChatMessage.parent_id) == parent_id
@@ -90,12 +90,13 @@ def _shown_child(conversation_id: int, parent_id: ColumnElement[int] | None) -> 
     )
 
 
-def shown_path(conversation_id: int) -> CTE:
-    """The active path in SQL: (`id`, `depth`) of each message shown, the first at depth 0, walked one turn at a time
-    through the index on (conversation_id, parent_id); a last row has no id (the turn after the last message)."""
-    first = select(_shown_child(conversation_id, None).label("id"), literal(0).label("depth"))
+def shown_path(conversation_id: int | ColumnElement[int]) -> CTE:
+    """The active path in SQL: (`id`, `depth`) of each message shown, the first at depth 0, walked one turn at a
+    time off the index on (conversation_id, parent_id, active, id); a last row has no id (the turn after the last
+    message). `conversation_id` may be a bound parameter, for a statement built once."""
+    first = select(shown_child(conversation_id, None).label("id"), literal(0).label("depth"))
     path = first.cte("shown_path", recursive=True)
-    step = select(_shown_child(conversation_id, path.c.id), path.c.depth + 1).where(path.c.id.is_not(None))
+    step = select(shown_child(conversation_id, path.c.id), path.c.depth + 1).where(path.c.id.is_not(None))
     return path.union_all(step)
 
 

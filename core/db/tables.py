@@ -165,11 +165,13 @@ class ChatMessage(SQLModel, table=True):
 
     `parent_id` is the message it follows (None: the first). Messages that follow the same one are the versions
     of one turn (a regenerated reply, an edited message), `active` marking the one shown (core/chat/versions.py).
-    The index on (conversation_id, parent_id) finds a turn's versions: the walk down a chat's active path in SQL.
+    The index on (conversation_id, parent_id, active, id) finds a turn's versions and its shown one: the walk down a
+    chat's active path in SQL.
     """
 
     __tablename__ = "chat_message"
-    __table_args__ = (Index("ix_chat_message_turn", "conversation_id", "parent_id"),)
+    # The walk of the active path reads each step off this index (migration 0008).
+    __table_args__ = (Index("ix_chat_message_shown", "conversation_id", "parent_id", "active", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(
