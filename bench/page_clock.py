@@ -10,7 +10,6 @@ with their times by a script the page runs before its own.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 WATCH = """
@@ -25,13 +24,17 @@ WATCH = """
 })();
 """
 
-# The last script-state change was to notRunning, `quiet` ms ago, and a run happened since the click: what the
-# click started has finished, and nothing started after it.
-SETTLED = """(quiet) => {
-  const bench = window.__bench, last = bench.log[bench.log.length - 1];
-  const ran = bench.log.some(([, state]) => state === "running");
-  return bench.click !== null && ran && last[1] === "notRunning" && performance.now() - last[0] >= quiet
-    ? last[0] - bench.click : null;
+# The end of the script run that was going when the condition first held at `tc` (or had just ended then): its
+# first notRunning after its last running before `tc`, from the click. Later runs (a fragment's every second) are
+# not the click's. A run quicker than a frame may never show as running (React draws only its end): then `tc`.
+SETTLED = """(tc) => {
+  const bench = window.__bench;
+  let start = null;
+  for (const [t, state] of bench.log) if (state === "running" && t <= tc) start = t;
+  if (bench.click === null) return null;
+  if (start !== null)
+    for (const [t, state] of bench.log) if (state === "notRunning" && t >= start) return t - bench.click;
+  return tc - bench.click;  // a run too quick for the page to draw its running state
 }"""
 
 
@@ -73,13 +76,17 @@ def seen(page: Any, condition: str, since_epoch: bool = False, timeout_s: float 
 
 
 def settled_after_click(page: Any, target: Any, condition: str, quiet_s: float = 0.4, timeout_s: float = 120) -> float:
-    """Click `target`; seconds from the click to the end of the script run it started (Streamlit's script state back
-    to notRunning and no run for `quiet_s` after it), once `condition` holds too."""
+    """Click `target`; seconds from the click to the end of the script run that drew `condition` (Streamlit's script
+    state back to notRunning), once the page has settled (no run started or ended for `quiet_s`)."""
     page.evaluate("() => { window.__bench.log.length = 0; window.__bench.click = null; }")
     target.click()
-    page.wait_for_function(f"() => {condition}", polling="raf", timeout=timeout_s * 1000)
-    handle = page.wait_for_function(SETTLED, arg=quiet_s * 1000, polling=50, timeout=timeout_s * 1000)
-    return float(handle.json_value()) / 1000
+    first = f"() => ({condition}) ? performance.now() : null"
+    held = page.wait_for_function(first, polling="raf", timeout=timeout_s * 1000)
+    settle(page, condition, quiet_s, timeout_s)
+    ended = page.evaluate(SETTLED, held.json_value())
+    if ended is None:
+        raise RuntimeError("no script run was seen between the click and the page settling")
+    return float(ended) / 1000
 
 
 def settle(page: Any, condition: str, quiet_s: float = 0.4, timeout_s: float = 120) -> None:
@@ -95,11 +102,3 @@ def settle(page: Any, condition: str, quiet_s: float = 0.4, timeout_s: float = 1
         polling=50,
         timeout=timeout_s * 1000,
     )
-
-
-def rss_mib(pid: int) -> float:
-    """The resident memory of process `pid`, in MiB (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
