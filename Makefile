@@ -1,7 +1,7 @@
 # make run  — install and start the app on its embedded default (SQLite in ./data)
 # make test — install what tests need (Python packages, Debian's chromium), audit the packages, run the whole suite
 # make api  — start the OpenAI-compatible HTTP API on port 8600 (see README, "HTTP API")
-# make bench — the speed figures of bench/README.md (about 10 minutes; not part of make test)
+# make bench — the speed figures of bench/README.md, one table (about 15 minutes; not part of make test)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -53,13 +53,11 @@ audit: $(VENV)/.dev-installed
 test: $(VENV)/.dev-installed browser postgres lint audit
 	$(BIN)/python -m pytest
 
-# BENCH_ARGS="--runs 10" for a quicker, noisier run; see python -m bench.run --help, python -m bench.local --help and
-# python -m bench.real_chat --help (the real server in headless Chromium, REAL_CHAT_BENCH_ARGS).
+# One table, every row beside its floor (bench/README.md). BENCH_ARGS="--runs 3" for a quick, noisy run (a few
+# minutes); "--only start,switch" for some rows; see python -m bench.run --help.
 # The local-model rows build two random-weight models of SmolLM2-360M's size once, into bench/.models (about 1 GB).
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench.run --markdown $(BENCH_ARGS)
-	$(BIN)/python -m bench.local --markdown $(LOCAL_BENCH_ARGS)
-	$(BIN)/python -m bench.real_chat --markdown $(REAL_CHAT_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

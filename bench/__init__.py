@@ -1,1 +1,1 @@
-"""Speed benchmark: raw httpx, litellm and the app's chat path against the provider fakes (`python -m bench.run`)."""
+"""Speed benchmark: every row beside its floor, one table (`python -m bench.run`; bench/README.md)."""

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.measure import interleave
 from bench.models import RUNTIMES, SHAPES, model_folder
+from bench.table import Figure, Target, markdown, plain
 from tests.fakes.hub import DEFAULT_TOKENS
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ GROUPS = ("generation", "download")
 DOWNLOAD_TOKEN = next(iter(DEFAULT_TOKENS))  # a read token the fake Hub knows
 TARGET_RATIO = 0.9
 MIB = 1024 * 1024
-
-Table = tuple[list[str], list[list[str]]]
 
 
 @dataclass(frozen=True)
@@ -389,62 +388,42 @@ def measure_downloads(args: argparse.Namespace) -> dict[str, list[float]]:
 # The report ---------------------------------------------------------------------------------------------------
 
 
-def generation_table(rows: list[GenerationRow]) -> Table:
-    body = []
-    for row in rows:
-        body.append(
-            [
-                f"{row.runtime}, {PATHS[row.path]}",
-                f"{row.rate:.1f} ({row.spread(lambda r: r.tokens / r.total, 1)})",
-                f"{row.ttft_ms:.1f} ms ({row.spread(lambda r: r.ttft * 1000, 1)})",
-                f"{row.cpu_ms:.1f} ms",
-                f"{row.loaded['rss']:.0f} MiB",
-                str(len(row.replies)),
-            ]
-        )
-    header = ["Path", "Tokens/s (min–max)", "Time to first token", "CPU per token", "RSS after load", "Runs"]
-    return header, body
-
-
-def download_table(seconds: Mapping[str, list[float]], args: argparse.Namespace) -> Table:
-    labels = {"plain": "snapshot_download called directly", "app": "app: plan, download in a child, progress, record"}
-    body = []
-    for name, found in seconds.items():
-        rates = [args.download_mib / s for s in found]
-        body.append([labels[name], f"{median(rates):.1f} MiB/s ({min(rates):.1f}–{max(rates):.1f})"])
-        body[-1] += [f"{median(found):.2f} s", str(len(found))]
-    return [
-        f"Download of {args.download_mib:g} MiB, served at {args.rate_mib:g} MiB/s",
-        "Throughput",
-        "Time",
-        "Runs",
-    ], body
-
-
-def targets(rows: list[GenerationRow], seconds: Mapping[str, list[float]] | None) -> Table:
-    body = []
-
-    def check(name: str, ratio: float) -> None:
-        body.append([name, f"{ratio:.1%}", f"≥ {TARGET_RATIO:.0%}", "yes" if ratio >= TARGET_RATIO else "no"])
-
+def generation_figures(rows: list[GenerationRow]) -> list[Figure]:
+    """Per runtime and path: tokens/s, time to first token and RSS after load, each beside the runtime direct's."""
+    found = []
     by = {(row.runtime, row.path): row for row in rows}
-    for runtime in dict.fromkeys(row.runtime for row in rows):
-        direct, chat = by[(runtime, "direct")], by[(runtime, "core")]
-        check(f"{runtime}: tokens/s through Chat's core over the runtime direct", chat.rate / direct.rate)
-        check(f"{runtime}: time to first token, runtime direct over Chat's core", direct.ttft_ms / chat.ttft_ms)
-    if ("llama.cpp", "core") in by and ("transformers", "core") in by:
-        ratio = by[("llama.cpp", "core")].rate / by[("transformers", "core")].rate
-        body.append(["GGUF (Q4_K_M) over transformers (bf16), tokens/s through the app", f"{ratio:.1f}×", "≈ 3×", "–"])
-    if seconds:
-        check("Download throughput, app over snapshot_download", median(seconds["plain"]) / median(seconds["app"]))
-    return ["Target", "Measured", "Limit", "Met"], body
+    for row in rows:
+        direct = by[(row.runtime, "direct")] if row.path != "direct" else None
+        floor = "runtime direct" if direct else ""
+        rates = [r.tokens / r.total for r in row.replies]
+        target = Target("ratio_min", TARGET_RATIO) if row.path == "core" else None
+        where = f"local model, {row.runtime}, {PATHS[row.path]}"
+        floor_rates = [r.tokens / r.total for r in direct.replies] if direct else None
+        found.append(Figure(f"Tokens/s, {where}", rates, "tok/s", floor, floor_rates, target))
+        ttft = [r.ttft * 1000 for r in row.replies]
+        floor_ttft = [r.ttft * 1000 for r in direct.replies] if direct else None
+        ttft_target = Target("ratio", round(1 / TARGET_RATIO, 2)) if row.path == "core" else None
+        found.append(Figure(f"TTFT, {where}", ttft, "ms", floor, floor_ttft, ttft_target))
+        rss = [direct.loaded["rss"]] if direct else None
+        found.append(Figure(f"RSS with the model loaded, {where}", [row.loaded["rss"]], "MiB", floor, rss))
+    return found
 
 
-def render(tables: list[Table], markdown: bool) -> str:
-    from bench.run import markdown as as_markdown
-    from bench.run import plain
+def download_figures(seconds: Mapping[str, list[float]], args: argparse.Namespace) -> list[Figure]:
+    app, plain = ([args.download_mib / s for s in seconds[name]] for name in ("app", "plain"))
+    row = f"Download of {args.download_mib:g} MiB served at {args.rate_mib:g} MiB/s, the app's"
+    return [Figure(row, app, "MiB/s", "snapshot_download", plain, Target("ratio_min", TARGET_RATIO))]
 
-    return "\n\n".join((as_markdown if markdown else plain)(*table) for table in tables)
+
+def figures(args: argparse.Namespace) -> list[Figure]:
+    """The local-model rows of the groups in `args.only` (`args` as `parse_args` makes them)."""
+    only = {name.strip() for name in args.only.split(",")}
+    rows: list[GenerationRow] = []
+    if "generation" in only:
+        for runtime in args.runtime.split(","):
+            rows += measure_generation(runtime, model_folder(args.shape, runtime), args)
+    found = generation_figures(rows)
+    return found + (download_figures(measure_downloads(args), args) if "download" in only else [])
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -469,20 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         serve(args.serve, Path(args.folder), args.threads)
         return
-    only = {name.strip() for name in args.only.split(",")}
-    rows: list[GenerationRow] = []
-    if "generation" in only:
-        for runtime in args.runtime.split(","):
-            rows += measure_generation(runtime, model_folder(args.shape, runtime), args)
-    seconds = measure_downloads(args) if "download" in only else None
-    tables = [generation_table(rows)] if rows else []
-    tables += [download_table(seconds, args)] if seconds else []
-    tables.append(targets(rows, seconds))
+    found = figures(args)
     threads = args.threads or os.cpu_count()
-    print(f"\nLocal models: {args.shape} shape, {args.tokens}-token greedy replies, {threads} threads; medians.\n")
-    print(render(tables, markdown=False))
-    if args.markdown:
-        print("\n" + render(tables, markdown=True))
+    print(f"\nLocal models: {args.shape} shape, {args.tokens}-token greedy replies, {threads} threads.\n")
+    print(markdown(found) if args.markdown else plain(found))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Enter keypress to the reply's first text in the DOM. See bench/README.md, "The r
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +21,8 @@ from bench import streams
 from bench.chat_turns import BrowserChat, Fakes, at_once, bare_server
 from bench.fake_server import reply_text
 from bench.measure import Sample, interleave
-from bench.run import MODEL, PACED_MODEL, fake_providers, import_litellm, markdown, plain
+from bench.setup import MODEL, PACED_MODEL, fake_providers, import_litellm
+from bench.table import Figure, Target, markdown, plain
 from tests.browser import chromium, open_chat, running_server, wait_for_cookie
 from tests.fakes.providers import DEFAULT_KEYS
 
@@ -35,8 +35,6 @@ PATHS = {
     "bare": "bare Streamlit chat page, streamlit run",
     "litellm": "litellm.completion called directly",
 }
-
-Table = tuple[list[str], list[list[str]]]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -55,42 +53,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def ms(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None else f"{value * 1000:.{digits}f}"
-
-
-def spread(values: Sequence[float | None], digits: int = 1, per: int = 1) -> str:
-    """Median (min–max) in milliseconds of seconds `values` (divided by `per`)."""
-    known = [v / per for v in values if v is not None]
-    if not known:
-        return "–"
-    return f"{ms(statistics.median(known), digits)} ({ms(min(known), digits)}–{ms(max(known), digits)}) ms"
-
-
-def median(values: Sequence[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
-
-
 def p95(values: Sequence[float]) -> float:
     """Nearest-rank 95th percentile."""
     ordered = sorted(values)
     return ordered[max(0, -(-len(ordered) * 95 // 100) - 1)]
 
 
-def single_rows(samples: Mapping[str, list[Sample]], tokens: int, suffix: str) -> list[list[str]]:
-    """One line per path: time to first token and CPU per token, each beside the bare page's."""
-    bare = samples.get("bare", [])
-    bare_ttft, bare_cpu = median([s.ttft for s in bare]), median([s.cpu for s in bare])
-    rows = []
+def single_figures(samples: Mapping[str, list[Sample]], tokens: int, where: str) -> list[Figure]:
+    """Time to first token and CPU per token of each path, the Chat page's beside the bare page's."""
+    found = []
+    bare = samples["bare"]
     for name, runs in samples.items():
-        ttft, cpu = median([s.ttft for s in runs]), median([s.cpu for s in runs])
-        over = f"{(ttft - bare_ttft) * 1000:+.1f} ms" if ttft is not None and bare_ttft else "–"
-        ratio = f"{cpu / bare_cpu:.2f}×" if cpu is not None and bare_cpu else "–"
-        ttft_text = spread([s.ttft for s in runs]) if name != "litellm" else f"{spread([s.ttft for s in runs])}*"
-        cpu_text = spread([s.cpu for s in runs], 3, tokens)
-        rows.append([PATHS[name] + suffix, ttft_text, over, cpu_text, ratio, ms(cpu, 0) + " ms", str(len(runs))])
-    return rows
+        floor = bare if name == "app" else None
+        ttft = [s.ttft * 1000 for s in runs if s.ttft is not None]
+        floor_ttft = [s.ttft * 1000 for s in floor if s.ttft is not None] if floor else None
+        ttft_target = Target("over", TARGET_TTFT_OVER_BARE_MS) if floor else None
+        label = PATHS[name] + ("*" if name == "litellm" else "")
+        found.append(Figure(f"TTFT, {label}{where}", ttft, "ms", "bare page" if floor else "", floor_ttft, ttft_target))
+        cpu = [s.cpu * 1000 / tokens for s in runs]
+        floor_cpu = [s.cpu * 1000 / tokens for s in floor] if floor else None
+        cpu_target = Target("ratio", TARGET_CPU_OVER_BARE) if floor else None
+        row = f"Server CPU per token, {label}{where}"
+        found.append(Figure(row, cpu, "ms", "bare page" if floor else "", floor_cpu, cpu_target))
+    return found
 
 
 def measure_single(
@@ -131,54 +116,33 @@ def sweep(
     return results[1:]
 
 
-def concurrency_table(results: list[tuple[int, list[tuple[float, float]], float]], tokens: int) -> Table:
-    header = ["Sessions at once", "TTFT p50", "TTFT p95", "Slowest reply", "Server CPU", "CPU per token", "× 1"]
-    one = results[0][2] / (results[0][0] * tokens) if results else None
-    body = []
+Sweep = list[tuple[int, list[tuple[float, float]], float]]
+
+
+def sweep_figures(results: Sweep, tokens: int, pace: float) -> list[Figure]:
+    """Per number of sessions: time to first token p95 (target under 1 s) and CPU per token beside 1 session's."""
+    found = []
+    one = [results[0][2] * 1000 / (results[0][0] * tokens)] if results else None
     for n, times, cpu in results:
-        ttfts = [t for t, _ in times]
-        per = cpu / (n * tokens)
-        body.append(
-            [
-                str(n),
-                f"{ms(statistics.median(ttfts))} ms",
-                f"{ms(p95(ttfts))} ms",
-                f"{max(total for _, total in times):.2f} s",
-                f"{ms(cpu, 0)} ms",
-                f"{ms(per, 3)} ms",
-                f"{per / one:.2f}" if one else "–",
-            ]
-        )
-    return header, body
-
-
-def held(results: list[tuple[int, list[tuple[float, float]], float]]) -> str:
+        where = f"{n} browser sessions at once, {pace:g} tokens/s"
+        ttfts = [t * 1000 for t, _ in times]
+        limit = Target("at_most", TTFT_LIMIT_S * 1000)
+        found.append(Figure(f"TTFT p95, {where}", ttfts, "ms", target=limit, stat="p95"))
+        found.append(Figure(f"Server CPU per token, {where}", [cpu * 1000 / (n * tokens)], "ms", "1 session", one))
     within = [n for n, times, _ in results if p95([t for t, _ in times]) <= TTFT_LIMIT_S]
-    passed = [n for n, times, _ in results if p95([t for t, _ in times]) > TTFT_LIMIT_S]
-    most = max(within or [0])
-    if passed:
-        return f"Time to first token p95 passed {TTFT_LIMIT_S:g} s at {passed[0]} sessions (held at {most})."
-    return f"Time to first token p95 stayed under {TTFT_LIMIT_S:g} s up to {most} sessions."
+    row = f"Sessions held with TTFT p95 under {TTFT_LIMIT_S:g} s (of the sweep)"
+    found.append(Figure(row, [max(within or [0])], "sessions"))
+    return found
 
 
-def targets(single: Mapping[str, Mapping[str, list[Sample]]], pace: float) -> Table:
-    body = []
-    for model, samples in single.items():
-        where = "unpaced" if model == MODEL else f"at {pace:g} tokens/s"
-        app, bare = samples["app"], samples["bare"]
-        over = ((median([s.ttft for s in app]) or 0) - (median([s.ttft for s in bare]) or 0)) * 1000
-        ratio = (median([s.cpu for s in app]) or 0) / (median([s.cpu for s in bare]) or 1)
-        body.append([f"TTFT, Chat page over bare page, {where}", f"{over:+.1f} ms", "+2 ms", yes(over <= 2.0)])
-        body.append([f"CPU per token, Chat page over bare page, {where}", f"{ratio:.2f}×", "1.1×", yes(ratio <= 1.1)])
-    return ["Target", "Measured", "Limit", "Met"], body
+def figures(args: argparse.Namespace) -> list[Figure]:
+    """The real server's rows (`args` as `parse_args` makes them)."""
+    with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
+        return run(args, Path(tmp))
 
 
-def yes(met: bool) -> str:
-    return "yes" if met else "no"
-
-
-def run(args: argparse.Namespace, folder: Path) -> list[Table]:
-    reply, tables = reply_text(args.tokens), []
+def run(args: argparse.Namespace, folder: Path) -> list[Figure]:
+    reply, found = reply_text(args.tokens), []
     with fake_providers(args.tokens, args.pace) as fake, chromium() as browser:
         fakes = Fakes(fake["url"], fake["bases"])
         with running_server(folder / "app", fakes, admin_cli=False) as server:  # type: ignore[arg-type]
@@ -192,29 +156,22 @@ def run(args: argparse.Namespace, folder: Path) -> list[Table]:
                 with bare_server(folder / "bare", f"openai/{MODEL}", key, base) as (url, process):
                     bare = BrowserChat(browser, url, process.pid, reply)
                     single = measure_single(args, fake, app, bare)
-                header = ["Path", "Time to first token", "− bare", "CPU per token", "× bare", "CPU per turn", "Runs"]
-                body = [row for model, s in single.items() for row in single_rows(s, args.tokens, suffix(model, args))]
-                tables += [(header, body), targets(single, args.pace)]
+                for model, samples in single.items():
+                    found += single_figures(samples, args.tokens, suffix(model, args))
             if "concurrent" in args.only and args.sessions:
-                results = sweep(args, browser, server.url, pid, cookies)
-                tables.append(concurrency_table(results, args.tokens))
-                print(held(results))
-    return tables
+                found += sweep_figures(sweep(args, browser, server.url, pid, cookies), args.tokens, args.pace)
+    return found
 
 
 def suffix(model: str, args: argparse.Namespace) -> str:
-    return f", at {args.pace:g} tokens/s" if model == PACED_MODEL else ""
+    return f", at {args.pace:g} tokens/s" if model == PACED_MODEL else ", unpaced"
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
-        tables = run(args, Path(tmp))
-    print(f"\n{args.tokens}-token replies from loopback fakes in a process of their own; medians (min–max).")
-    print("CPU: the server process's; * litellm's in-process, from the call to its first chunk.\n")
-    print("\n\n".join(plain(*table) for table in tables))
-    if args.markdown:
-        print("\n" + "\n\n".join(markdown(*table) for table in tables))
+    found = figures(args)
+    print(f"\n{args.tokens}-token replies from loopback fakes; CPU: the server process's; * litellm's in-process.\n")
+    print(markdown(found) if args.markdown else plain(found))
 
 
 if __name__ == "__main__":
