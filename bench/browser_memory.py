@@ -10,8 +10,9 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from bench.browser import SIGN_IN_FORM, app_server, fill_sign_in, floor_server, signed_in
+from bench.measure import rss_mib
 from bench.page_clock import message_box, settle, watch
-from bench.servers import BARE_PAGES, Started, rss_mib
+from bench.servers import BARE_PAGES, Started
 from bench.table import Figure
 from tests.browser import wait_for_cookie
 

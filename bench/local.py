@@ -29,7 +29,7 @@ from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from bench.measure import interleave
+from bench.measure import interleave, rss_mib
 from bench.models import RUNTIMES, SHAPES, model_folder
 from bench.table import Figure, Target, markdown, plain
 from tests.fakes.hub import DEFAULT_TOKENS
@@ -77,15 +77,6 @@ def app_services(data: Path, **environment: str) -> tuple[Services, UserPublic]:
     os.environ["APP_MASTER_KEY"] = generate_master_key()
     services = open_services(load_settings())
     return services, services.users.add("bench", "Bench User", "bench@example.com", "a bench password 1")
-
-
-def rss_mib() -> float:
-    """This process's resident memory."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def timed(generate: Callable[[], Iterator[Any]], count: Callable[[], int]) -> Reply:

@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -87,3 +88,11 @@ def cpu_since(start: float, step: float = 0.01, busy: float = 0.05, limit: float
         if cpu_seconds() - before < busy * step:
             break
     return cpu_seconds() - start
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    """The resident memory of process `pid` (this one by default), in MiB (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")

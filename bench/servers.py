@@ -8,17 +8,14 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import load_settings
-from core.providers.registry import base_url_variables, server_key_variables
-from core.security.crypto import generate_master_key
 from core.services import open_services
-from tests.browser import stop
+from tests.browser import server_environ, stop, wait_healthy
 from tests.fakes.loopback import free_port
 from tests.fakes.providers import FakeProviders
 from tests.helpers import PASSWORD
@@ -38,15 +35,7 @@ class Started:
 
 def app_environ(folder: Path, fake: FakeProviders) -> dict[str, str]:
     """The app's settings as tests/browser.py's `running_server` gives them, and Alice made in its database."""
-    environ = {key: value for key, value in os.environ.items() if key not in server_key_variables()}
-    environ |= {
-        "APP_DATA_DIR": str(folder / "data"),
-        "APP_SECRETS_FILE": str(folder / "none.toml"),
-        "APP_MASTER_KEY": generate_master_key(),
-        "APP_ALLOW_ENDPOINTS": fake.url,
-        "APP_MAX_RETRIES": "0",
-        **{variable: fake.base(provider) for provider, variable in base_url_variables().items()},
-    }
+    environ = server_environ(folder, fake)
     services = open_services(load_settings(environ))
     services.users.add("alice", "Alice Example", "a@x.io", PASSWORD)
     services.engine.dispose()
@@ -66,30 +55,7 @@ def streamlit(app: str, folder: Path, environ: dict[str, str] | None = None) -> 
         process = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
         url = f"http://127.0.0.1:{port}"
         try:
-            fast_healthy(url, process)
+            wait_healthy(url, process, poll=0.02)  # its 0.1 s default would be part of a cold start
             yield Started(url, process, started)
         finally:
             stop(process, log)
-
-
-def fast_healthy(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    """tests/browser.py's `wait_healthy`, asking every 20 ms (its 100 ms would be part of a cold start)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError("the server did not become healthy")
-
-
-def rss_mib(pid: int) -> float:
-    """The resident memory of process `pid`, in MiB (Linux)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")

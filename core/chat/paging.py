@@ -2,10 +2,10 @@
 page before them; what the model is sent, an edit, a regenerated reply and the exports read the whole chat
 (`ConversationStore.get`).
 
-A page is one query over the active path walked in SQL (core/chat/versions.py's `shown_path`), ordered and limited
-there: a chat of 1,000 messages loads 20 rows, not 1,000, and the totals of the messages before them come in the
-same walk (running sums). Its versions ("2 / 3") are read with it; every read is scoped to the user, as the
-store's others are.
+A page is one query over the active path walked in SQL (core/chat/versions.py's `shown_child`, step by step),
+ordered and limited there: a chat of 1,000 messages loads 20 rows, not 1,000, and the totals of the messages before
+them come in the same walk (running sums). Its versions ("2 / 3") are read with it; every read is scoped to the
+user, as the store's others are.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ parent are the versions of one turn, oldest first, one of them active. What a ch
 counts is its active path: the active version of the first turn, then the active version of what follows it, and
 so on. An older version keeps what followed it: showing it again shows that continuation.
 
-`active_path` walks it in Python over a chat's rows; `shown_path` is the same walk in SQL (a recursive query, each
-message's depth on the path with it), for reading a part of a long chat without loading the rest (core/chat/paging.py).
+`active_path` walks it in Python over a chat's rows; `shown_child` is one step of the same walk in SQL, which
+core/chat/paging.py repeats in a recursive query to read a part of a long chat without loading the rest.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from sqlalchemy import CTE, ColumnElement, ScalarSelect, false, literal, or_
+from sqlalchemy import ColumnElement, ScalarSelect, false, or_
 from sqlmodel import Session, col, select, update
 
 from core.db.tables import ChatMessage
@@ -79,7 +79,7 @@ def active_path(nodes: Sequence[N]) -> tuple[list[N], dict[int, Versions]]:
 
 def shown_child(conversation_id: int | ColumnElement[int], parent_id: ColumnElement[int] | None) -> ScalarSelect[int]:
     """The version of the turn following `parent_id` (None: the chat's first) that `active_path` shows: the newest
-    active one, else the newest."""
+    active one, else the newest; read off the index on (conversation_id, parent_id, active, id)."""
     turn = col(ChatMessage.parent_id).is_(None) if parent_id is None else col(ChatMessage.parent_id) == parent_id
     return (
         select(ChatMessage.id)
@@ -88,16 +88,6 @@ def shown_child(conversation_id: int | ColumnElement[int], parent_id: ColumnElem
         .limit(1)
         .scalar_subquery()
     )
-
-
-def shown_path(conversation_id: int | ColumnElement[int]) -> CTE:
-    """The active path in SQL: (`id`, `depth`) of each message shown, the first at depth 0, walked one turn at a
-    time off the index on (conversation_id, parent_id, active, id); a last row has no id (the turn after the last
-    message). `conversation_id` may be a bound parameter, for a statement built once."""
-    first = select(shown_child(conversation_id, None).label("id"), literal(0).label("depth"))
-    path = first.cte("shown_path", recursive=True)
-    step = select(shown_child(conversation_id, path.c.id), path.c.depth + 1).where(path.c.id.is_not(None))
-    return path.union_all(step)
 
 
 def turns_of(db: Session, conversation_id: int, shown: Sequence[N]) -> dict[int, Versions]:
